@@ -1,0 +1,43 @@
+// The read side of the store: a read-only connection for queries. WAL lets readers run beside
+// the writer; a read started after a commit returned sees that commit.
+// One reader per thread (not thread-safe); open as many as there are query threads.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/errors.hpp"
+#include "store/records.hpp"
+
+namespace store {
+
+class reader {
+ public:
+  static result<std::unique_ptr<reader>> open(const std::string& path);
+  ~reader();
+  reader(const reader&) = delete;
+  reader& operator=(const reader&) = delete;
+
+  // The customer, following a merge alias to the kept customer. nullopt: unknown or erased.
+  result<std::optional<customer_view>> customer(std::string_view shop, id_t customer_id);
+  // Customers whose email matches case-insensitively.
+  result<std::vector<customer_view>> customers_by_email(std::string_view shop,
+                                                        std::string_view email);
+  result<std::vector<ledger_entry>> ledger(std::string_view shop, id_t customer_id);
+  result<std::optional<order_view>> order(std::string_view shop, id_t order_id);
+  // Time of the last delivery applied for the shop; nullopt when none.
+  result<std::optional<std::int64_t>> last_event_at(std::string_view shop);
+  result<std::vector<quarantine_entry>> quarantined(std::int64_t after_id, int limit);
+  // Whether (shop, webhook_id) was claimed: used by tests and the crash test.
+  result<bool> delivery_seen(std::string_view shop, std::string_view webhook_id);
+
+ private:
+  struct impl;
+  explicit reader(std::unique_ptr<impl>);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace store

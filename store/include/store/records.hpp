@@ -1,0 +1,113 @@
+// Plain records the store accepts and returns. The store knows nothing of JSON, HTTP or
+// Shopify's payload shapes: the daemon maps decoded events onto these.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace store {
+
+using id_t = std::uint64_t;
+
+// One version of an order. The store keeps the newest version per (shop, order id).
+struct order_record {
+  id_t order_id = 0;
+  std::optional<id_t> customer_id;  // nullopt: guest order (kept, counted for no customer)
+  std::string name;
+  std::int64_t updated_at_ms = 0;  // the version: an older or equal version changes nothing
+  std::int64_t created_at_ms = 0;
+  std::int64_t processed_at_ms = 0;
+  std::int64_t net_amount_minor = 0;
+  std::string currency;  // ISO 4217 code of the shop currency
+  bool test = false;
+  std::optional<std::int64_t> cancelled_at_ms;
+  std::string financial_status;
+  std::string fulfillment_status;
+  std::string email;  // the order's contact email: a customer known only from orders takes
+                      // the email of its newest order
+};
+
+// What a payload says about a customer. nullopt fields are "not said" and leave what is stored.
+struct profile_record {
+  id_t customer_id = 0;
+  std::int64_t updated_at_ms = 0;  // version of the profile fields (0: unknown)
+  std::optional<std::string> email;
+  std::optional<std::string> phone;
+  std::optional<std::string> first_name;
+  std::optional<std::string> last_name;
+  std::optional<std::string> state;
+  std::optional<std::int64_t> created_at_ms;
+  std::optional<std::vector<std::string>> tags;  // a full tag set at updated_at_ms
+};
+
+// Where a profile came from. A nested order customer never overrides a customers/* payload
+// of the same or newer version, and never carries tags.
+enum class profile_source { customer_payload, order_payload };
+
+// Aggregates derived from the customer's counting orders (not test, not cancelled, not
+// voided, not deleted). Recomputed from the order rows, never incremented.
+struct aggregates {
+  std::int64_t amount_spent_minor = 0;
+  std::int64_t number_of_orders = 0;
+  std::optional<std::int64_t> first_order_at_ms;  // processed_at of the earliest counting order
+  std::optional<std::int64_t> last_order_at_ms;
+  std::int64_t largest_order_minor = 0;
+  std::string currency;  // of the orders; empty when the customer has none
+};
+
+// One counting order, as the segment rules see it (the ledger behind windowed figures).
+struct ledger_entry {
+  id_t order_id = 0;
+  std::int64_t processed_at_ms = 0;
+  std::int64_t net_amount_minor = 0;
+};
+
+struct customer_view {
+  std::string shop;
+  id_t customer_id = 0;
+  std::optional<std::string> email;
+  std::optional<std::string> phone;
+  std::optional<std::string> first_name;
+  std::optional<std::string> last_name;
+  std::optional<std::string> state;
+  std::optional<std::int64_t> created_at_ms;
+  std::vector<std::string> tags;  // folded, lower-cased, sorted, unique
+  aggregates totals;
+  std::optional<std::int64_t> shopify_amount_spent_minor;  // from purchasing_summary
+  std::optional<std::int64_t> shopify_number_of_orders;
+  std::optional<std::string> shopify_currency;
+  std::int64_t updated_at_ms = 0;  // when the store last changed this customer (wall clock)
+};
+
+struct order_view {
+  std::string shop;
+  order_record order;
+  bool counts = false;
+  bool deleted = false;
+  std::int64_t refunded_minor = 0;  // sum of refunds/create recorded against the order
+};
+
+// A delivery kept raw because it could not be applied.
+struct quarantine_entry {
+  std::int64_t id = 0;
+  std::string shop;
+  std::string webhook_id;
+  std::string topic;
+  std::string api_version;
+  std::int64_t received_at_ms = 0;
+  std::string reason;
+  std::string body;
+};
+
+// A customer the store changed in the current transaction (to re-aggregate, and later to
+// re-evaluate segments for).
+struct customer_key {
+  std::string shop;
+  id_t customer_id = 0;
+  friend bool operator==(const customer_key&, const customer_key&) = default;
+  friend auto operator<=>(const customer_key&, const customer_key&) = default;
+};
+
+}  // namespace store

@@ -1,0 +1,123 @@
+// The write side of the store: the one connection that changes the database.
+//
+// Exactly one thread owns a writer (the daemon's writer thread). Deliveries are applied inside
+// a transaction that the caller opens and commits; a commit is durable (WAL, synchronous=FULL)
+// when it returns. Every mutation records the customers it changed in `touched()`;
+// refresh_aggregates() recomputes exactly those from their order rows before the commit.
+// Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/errors.hpp"
+#include "store/records.hpp"
+
+namespace store {
+
+struct open_options {
+  bool create = true;  // create the file when it does not exist
+};
+
+struct retention {
+  int dedup_days = 7;
+  int change_log_days = 30;
+  int raw_body_days = 0;  // 0: bodies of applied deliveries are not kept at all
+};
+
+enum class outcome {
+  applied,     // state changed (or recorded)
+  stale,       // a newer or equal version is stored: nothing changed
+  tombstoned,  // the order or customer was deleted/redacted: nothing changed
+  ignored,     // nothing to do (e.g. a merge that is not completed, an unknown order)
+};
+
+class writer {
+ public:
+  // Opens (creating when allowed) the database at `path`, sets WAL, synchronous=FULL,
+  // secure_delete, foreign keys, and runs pending migrations. Errors: the SQLite error;
+  // a database of a newer schema version or a foreign database is is_corrupt().
+  static result<std::unique_ptr<writer>> open(const std::string& path, const open_options& = {});
+  ~writer();
+  writer(const writer&) = delete;
+  writer& operator=(const writer&) = delete;
+
+  result<void> begin();     // BEGIN IMMEDIATE; clears touched()
+  result<void> commit();    // COMMIT: durable when it returns
+  void rollback() noexcept;
+
+  // Registers a shop (idempotent); `active` becomes true on any delivery after uninstall.
+  result<void> ensure_shop(std::string_view shop, std::string_view currency = {});
+
+  // Claims (shop, webhook_id): true when new, false when it was claimed before (a duplicate).
+  // Also advances the shop's last event time to `received_at_ms`.
+  result<bool> claim_delivery(std::string_view shop, std::string_view webhook_id,
+                              std::string_view topic, std::int64_t received_at_ms);
+  // Keeps the raw body of an applied delivery (only when raw bodies are retained).
+  result<void> keep_raw_body(std::string_view shop, std::string_view webhook_id,
+                             std::string_view body);
+
+  // Stores the order when it is newer than the stored version and not tombstoned. A nested
+  // customer profile is upserted with profile_source::order_payload. Moving an order from one
+  // customer to another touches both.
+  result<outcome> upsert_order(std::string_view shop, const order_record& order,
+                               const profile_record* nested_customer);
+  // Removes the order (found by id alone) and leaves a tombstone.
+  result<outcome> delete_order(std::string_view shop, id_t order_id);
+  result<outcome> record_refund(std::string_view shop, id_t refund_id, id_t order_id,
+                                std::int64_t created_at_ms, std::int64_t amount_minor);
+
+  result<outcome> upsert_customer(std::string_view shop, const profile_record& profile,
+                                  profile_source source);
+  // Removes the profile and its orders, leaves a tombstone (ids only).
+  result<outcome> delete_customer(std::string_view shop, id_t customer_id);
+  // Moves the deleted customer's orders to the kept one, keeps an alias deleted -> kept (later
+  // deliveries for the deleted id apply to the kept one), touches both.
+  result<outcome> merge_customers(std::string_view shop, id_t kept_id, id_t deleted_id);
+  // One tag addition or removal at `occurred_at_ms`, folded with full tag sets in time order.
+  result<outcome> change_tags(std::string_view shop, id_t customer_id, bool added,
+                              const std::vector<std::string>& tags, std::int64_t occurred_at_ms);
+  result<outcome> record_purchasing_summary(std::string_view shop, id_t customer_id,
+                                            std::int64_t amount_spent_minor,
+                                            std::string_view currency,
+                                            std::int64_t number_of_orders,
+                                            std::int64_t occurred_at_ms);
+  result<outcome> record_data_request(std::string_view shop, id_t customer_id,
+                                      std::string_view webhook_id, std::int64_t at_ms);
+  // Erases every trace of the customer (profile, orders, the listed orders, tag history,
+  // raw bodies mentioning it, memberships) and leaves a tombstone and an audit row without PII.
+  result<outcome> redact_customer(std::string_view shop, id_t customer_id,
+                                  const std::vector<id_t>& orders_to_redact, std::int64_t at_ms);
+  // Erases everything of the shop, leaving an audit row.
+  result<outcome> redact_shop(std::string_view shop, std::int64_t at_ms);
+  result<outcome> mark_uninstalled(std::string_view shop, std::int64_t at_ms);
+
+  // Keeps a verified delivery that could not be applied. Not deduplicated away: a quarantined
+  // delivery's claim is released so that a retry of the same webhook id is looked at again.
+  result<std::int64_t> quarantine(std::string_view shop, std::string_view webhook_id,
+                                  std::string_view topic, std::string_view api_version,
+                                  std::int64_t received_at_ms, std::string_view reason,
+                                  std::string_view body);
+
+  // Customers changed since begin().
+  const std::vector<customer_key>& touched() const noexcept;
+  // Recomputes the aggregates of every touched customer from its order rows.
+  result<void> refresh_aggregates();
+
+  // Deletes dedup keys, raw bodies and change-log rows older than the retention allows.
+  // Call inside a transaction. Returns the number of rows removed.
+  result<std::int64_t> prune(std::int64_t now_ms, const retention& keep);
+  // Truncates the WAL so erased data leaves the WAL file too (after a redact). Outside a
+  // transaction.
+  result<void> checkpoint_truncate();
+
+ private:
+  struct impl;
+  explicit writer(std::unique_ptr<impl>);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace store
