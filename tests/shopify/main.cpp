@@ -1,1 +1,3 @@
-// placeholder: implemented in a following commit
+// doctest entry point of the shopify library's tests.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
