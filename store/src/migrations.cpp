@@ -1,1 +1,265 @@
-// placeholder: implemented in a following commit
+// The schema and its migrations. PRAGMA user_version is the schema version; PRAGMA
+// application_id marks the file as shopseg's. Migrations run in order, in one transaction, when
+// the writer opens the database; a database of a newer version or another application is refused.
+//
+// Schema (version 1). Every row is keyed by the shop domain first: ids are unique only within a
+// shop. Times are Unix milliseconds (UTC), money is integer minor units of the shop currency.
+// Tables that are looked up by their key are WITHOUT ROWID, which stores the row in its primary
+// key b-tree once instead of a rowid table plus a key index (an order row with its customer
+// index stays near 200 bytes).
+//
+//   shops               one row per shop domain; active = 0 after app/uninstalled.
+//   deliveries          dedup claims (shop, webhook_id); pruned by received_at_ms after
+//                       retention.dedup_days. Released when a delivery is quarantined.
+//   raw_bodies          bodies of applied deliveries, only when retention.raw_body_days > 0.
+//   quarantine          verified deliveries that could not be applied, raw, with the reason.
+//   orders              the newest version (updated_at_ms) of each order. customer_id NULL is
+//                       a guest order. An order counts when test = 0, cancelled_at_ms IS NULL
+//                       and financial_status != 'voided'; the (shop, customer_id,
+//                       processed_at_ms) index serves aggregates and the ledger.
+//   refunds             refunds/create records, shown with their order; amounts change only
+//                       through the order's own versions.
+//   order_tombstones    deleted order ids: a late create or update of them changes nothing.
+//   customers           profile, folded tags (comma-joined, lower-cased, sorted), aggregates
+//                       recomputed from orders, Shopify's purchasing summary beside ours.
+//                       profile_version_ms guards the profile fields; profile_from_customer_payload
+//                       says whether a customers/* payload set them (an order's nested customer
+//                       never overrides one of the same or newer version). next_change_at_ms
+//                       is the next time a time-based segment answer may change (indexed).
+//   customer_tombstones deleted ('deleted') and erased ('redacted') customer ids.
+//   customer_aliases    merged customers: deleted_id -> kept_id.
+//   tag_events          full tag sets ('set', at a customer payload's updated_at) and
+//                       additions/removals ('add'/'remove', at occurredAt); tags are the fold of
+//                       these in time order. Events before the newest 'set' are pruned.
+//   data_requests       customers/data_request deliveries.
+//   audit               erasures and data requests: action and ids, never PII.
+//   memberships         current segment memberships; changes: the change log (seq ordered).
+#include "sqlite.hpp"
+
+#include <iterator>
+#include <string>
+
+namespace store::detail {
+namespace {
+
+constexpr const char* migration_1 = R"sql(
+CREATE TABLE shops(
+  domain TEXT PRIMARY KEY,
+  currency TEXT NOT NULL DEFAULT '',
+  active INTEGER NOT NULL DEFAULT 1,
+  last_event_at_ms INTEGER,
+  uninstalled_at_ms INTEGER
+) WITHOUT ROWID;
+
+CREATE TABLE deliveries(
+  shop TEXT NOT NULL,
+  webhook_id TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  received_at_ms INTEGER NOT NULL,
+  PRIMARY KEY(shop, webhook_id)
+) WITHOUT ROWID;
+CREATE INDEX deliveries_by_time ON deliveries(received_at_ms);
+
+CREATE TABLE raw_bodies(
+  shop TEXT NOT NULL,
+  webhook_id TEXT NOT NULL,
+  received_at_ms INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY(shop, webhook_id)
+);
+CREATE INDEX raw_bodies_by_time ON raw_bodies(received_at_ms);
+
+CREATE TABLE quarantine(
+  id INTEGER PRIMARY KEY,
+  shop TEXT NOT NULL,
+  webhook_id TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  api_version TEXT NOT NULL,
+  received_at_ms INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  body TEXT NOT NULL
+);
+
+CREATE TABLE orders(
+  shop TEXT NOT NULL,
+  order_id INTEGER NOT NULL,
+  customer_id INTEGER,
+  name TEXT NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  processed_at_ms INTEGER NOT NULL,
+  net_amount_minor INTEGER NOT NULL,
+  currency TEXT NOT NULL,
+  test INTEGER NOT NULL,
+  cancelled_at_ms INTEGER,
+  financial_status TEXT NOT NULL,
+  fulfillment_status TEXT NOT NULL,
+  email TEXT NOT NULL,
+  PRIMARY KEY(shop, order_id)
+) WITHOUT ROWID;
+CREATE INDEX orders_by_customer ON orders(shop, customer_id, processed_at_ms);
+
+CREATE TABLE refunds(
+  shop TEXT NOT NULL,
+  refund_id INTEGER NOT NULL,
+  order_id INTEGER NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  amount_minor INTEGER NOT NULL,
+  PRIMARY KEY(shop, refund_id)
+) WITHOUT ROWID;
+CREATE INDEX refunds_by_order ON refunds(shop, order_id);
+
+CREATE TABLE order_tombstones(
+  shop TEXT NOT NULL,
+  order_id INTEGER NOT NULL,
+  deleted_at_ms INTEGER NOT NULL,
+  PRIMARY KEY(shop, order_id)
+) WITHOUT ROWID;
+
+CREATE TABLE customers(
+  shop TEXT NOT NULL,
+  customer_id INTEGER NOT NULL,
+  email TEXT,
+  email_lower TEXT,
+  phone TEXT,
+  first_name TEXT,
+  last_name TEXT,
+  state TEXT,
+  created_at_ms INTEGER,
+  profile_version_ms INTEGER NOT NULL DEFAULT 0,
+  profile_from_customer_payload INTEGER NOT NULL DEFAULT 0,
+  tags TEXT NOT NULL DEFAULT '',
+  amount_spent_minor INTEGER NOT NULL DEFAULT 0,
+  number_of_orders INTEGER NOT NULL DEFAULT 0,
+  first_order_at_ms INTEGER,
+  last_order_at_ms INTEGER,
+  largest_order_minor INTEGER NOT NULL DEFAULT 0,
+  currency TEXT NOT NULL DEFAULT '',
+  shopify_amount_spent_minor INTEGER,
+  shopify_number_of_orders INTEGER,
+  shopify_currency TEXT,
+  shopify_summary_at_ms INTEGER,
+  updated_at_ms INTEGER NOT NULL DEFAULT 0,
+  next_change_at_ms INTEGER,
+  PRIMARY KEY(shop, customer_id)
+) WITHOUT ROWID;
+CREATE INDEX customers_by_email ON customers(shop, email_lower);
+CREATE INDEX customers_by_next_change ON customers(next_change_at_ms)
+  WHERE next_change_at_ms IS NOT NULL;
+
+CREATE TABLE customer_tombstones(
+  shop TEXT NOT NULL,
+  customer_id INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL CHECK(kind IN ('deleted', 'redacted')),
+  PRIMARY KEY(shop, customer_id)
+) WITHOUT ROWID;
+
+CREATE TABLE customer_aliases(
+  shop TEXT NOT NULL,
+  deleted_id INTEGER NOT NULL,
+  kept_id INTEGER NOT NULL,
+  PRIMARY KEY(shop, deleted_id)
+) WITHOUT ROWID;
+
+CREATE TABLE tag_events(
+  shop TEXT NOT NULL,
+  customer_id INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL CHECK(kind IN ('set', 'add', 'remove')),
+  tags TEXT NOT NULL,
+  PRIMARY KEY(shop, customer_id, at_ms, kind, tags)
+) WITHOUT ROWID;
+
+CREATE TABLE data_requests(
+  shop TEXT NOT NULL,
+  webhook_id TEXT NOT NULL,
+  customer_id INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  PRIMARY KEY(shop, webhook_id)
+) WITHOUT ROWID;
+
+CREATE TABLE audit(
+  id INTEGER PRIMARY KEY,
+  at_ms INTEGER NOT NULL,
+  shop TEXT NOT NULL,
+  action TEXT NOT NULL,
+  customer_id INTEGER
+);
+
+CREATE TABLE memberships(
+  shop TEXT NOT NULL,
+  customer_id INTEGER NOT NULL,
+  segment TEXT NOT NULL,
+  PRIMARY KEY(shop, customer_id, segment)
+) WITHOUT ROWID;
+
+CREATE TABLE changes(
+  seq INTEGER PRIMARY KEY,
+  at_ms INTEGER NOT NULL,
+  shop TEXT NOT NULL,
+  customer_id INTEGER NOT NULL,
+  segment TEXT NOT NULL,
+  joined INTEGER NOT NULL,
+  cause TEXT NOT NULL
+);
+CREATE INDEX changes_by_time ON changes(at_ms);
+CREATE INDEX changes_by_customer ON changes(shop, customer_id);
+)sql";
+
+// migrations[i] brings the schema from version i to version i + 1.
+constexpr const char* migrations[] = {migration_1};
+constexpr std::int64_t current_version = std::size(migrations);
+
+// Whether the file belongs to shopseg, and its schema version (0: a fresh, empty database).
+result<std::int64_t> owned_version(connection& db) {
+  auto app = db.scalar("PRAGMA application_id");
+  if (!app) return app.error();
+  auto version = db.scalar("PRAGMA user_version");
+  if (!version) return version.error();
+  if (*app == 0 && *version == 0) {
+    auto objects = db.scalar("SELECT count(*) FROM sqlite_schema");
+    if (!objects) return objects.error();
+    if (*objects == 0) return 0;
+  }
+  if (*app != application_id) return make_sqlite_error(SQLITE_NOTADB);
+  if (*version > current_version) return make_sqlite_error(SQLITE_CORRUPT);
+  return *version;
+}
+
+result<void> apply_pending(connection& db, std::int64_t from) {
+  for (std::int64_t version = from; version < current_version; ++version) {
+    STORE_TRY(db.exec(migrations[version]));
+  }
+  const std::string stamp = "PRAGMA application_id = " + std::to_string(application_id) +
+                            "; PRAGMA user_version = " + std::to_string(current_version);
+  return db.exec(stamp.c_str());
+}
+
+}  // namespace
+
+result<void> migrate(connection& db) {
+  auto version = owned_version(db);
+  if (!version) return version.error();
+  if (*version == current_version) return {};
+  STORE_TRY(db.exec("BEGIN IMMEDIATE"));
+  // Another process may have migrated between the check and the lock.
+  version = owned_version(db);
+  if (version && *version < current_version) {
+    if (auto applied = apply_pending(db, *version); !applied) version = applied.error();
+  }
+  if (!version) {
+    (void)db.exec("ROLLBACK");
+    return version.error();
+  }
+  return db.exec("COMMIT");
+}
+
+result<void> check_schema(connection& db) {
+  auto version = owned_version(db);
+  if (!version) return version.error();
+  if (*version != current_version) return make_sqlite_error(SQLITE_CORRUPT);
+  return {};
+}
+
+}  // namespace store::detail

@@ -1,1 +1,192 @@
-// placeholder: implemented in a following commit
+// The read side: a read-only, query-only connection with its own statement cache.
+#include "store/reader.hpp"
+
+#include "sqlite.hpp"
+#include "writer_impl.hpp"
+
+namespace store {
+
+struct reader::impl {
+  std::unique_ptr<detail::connection> db;
+
+  result<id_t> resolve_alias(std::string_view shop, id_t customer_id) {
+    auto s = db->prepare("SELECT kept_id FROM customer_aliases WHERE shop = ?1 AND deleted_id = ?2");
+    if (!s) return s.error();
+    detail::query q(*s);
+    q.bind_text(1, shop).bind_id(2, customer_id);
+    auto row = q.step();
+    if (!row) return row.error();
+    return *row ? q.id_at(0) : customer_id;
+  }
+};
+
+namespace {
+
+constexpr const char* customer_columns =
+    "SELECT shop, customer_id, email, phone, first_name, last_name, state, created_at_ms, tags, "
+    "amount_spent_minor, number_of_orders, first_order_at_ms, last_order_at_ms, "
+    "largest_order_minor, currency, shopify_amount_spent_minor, shopify_number_of_orders, "
+    "shopify_currency, updated_at_ms FROM customers ";
+
+customer_view read_customer(const detail::query& q) {
+  customer_view c;
+  c.shop = q.text_at(0);
+  c.customer_id = q.id_at(1);
+  c.email = q.opt_text_at(2);
+  c.phone = q.opt_text_at(3);
+  c.first_name = q.opt_text_at(4);
+  c.last_name = q.opt_text_at(5);
+  c.state = q.opt_text_at(6);
+  c.created_at_ms = q.opt_int_at(7);
+  c.tags = split_tags(q.text_at(8));
+  c.totals.amount_spent_minor = q.int_at(9);
+  c.totals.number_of_orders = q.int_at(10);
+  c.totals.first_order_at_ms = q.opt_int_at(11);
+  c.totals.last_order_at_ms = q.opt_int_at(12);
+  c.totals.largest_order_minor = q.int_at(13);
+  c.totals.currency = q.text_at(14);
+  c.shopify_amount_spent_minor = q.opt_int_at(15);
+  c.shopify_number_of_orders = q.opt_int_at(16);
+  c.shopify_currency = q.opt_text_at(17);
+  c.updated_at_ms = q.int_at(18);
+  return c;
+}
+
+}  // namespace
+
+result<std::unique_ptr<reader>> reader::open(const std::string& path) {
+  auto db = detail::connection::open(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+  if (!db) return db.error();
+  STORE_TRY((*db)->exec("PRAGMA query_only = ON"));
+  STORE_TRY(detail::check_schema(**db));
+  auto state = std::make_unique<impl>();
+  state->db = std::move(*db);
+  return std::unique_ptr<reader>(new reader(std::move(state)));
+}
+
+reader::reader(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
+reader::~reader() = default;
+
+result<std::optional<customer_view>> reader::customer(std::string_view shop, id_t customer_id) {
+  auto resolved = impl_->resolve_alias(shop, customer_id);
+  if (!resolved) return resolved.error();
+  static const std::string sql = std::string(customer_columns) +
+                                 "WHERE shop = ?1 AND customer_id = ?2";
+  auto s = impl_->db->prepare(sql.c_str());
+  if (!s) return s.error();
+  detail::query q(*s);
+  q.bind_text(1, shop).bind_id(2, *resolved);
+  auto row = q.step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<customer_view>();
+  return std::optional<customer_view>(read_customer(q));
+}
+
+result<std::vector<customer_view>> reader::customers_by_email(std::string_view shop,
+                                                              std::string_view email) {
+  static const std::string sql = std::string(customer_columns) +
+                                 "WHERE shop = ?1 AND email_lower = ?2 ORDER BY customer_id";
+  auto s = impl_->db->prepare(sql.c_str());
+  if (!s) return s.error();
+  const std::string lower = detail::ascii_lower(email);
+  detail::query q(*s);
+  q.bind_text(1, shop).bind_text(2, lower);
+  std::vector<customer_view> found;
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) return found;
+    found.push_back(read_customer(q));
+  }
+}
+
+result<std::vector<ledger_entry>> reader::ledger(std::string_view shop, id_t customer_id) {
+  auto resolved = impl_->resolve_alias(shop, customer_id);
+  if (!resolved) return resolved.error();
+  auto s = impl_->db->prepare(
+      "SELECT order_id, processed_at_ms, net_amount_minor FROM orders WHERE shop = ?1 AND "
+      "customer_id = ?2 AND test = 0 AND cancelled_at_ms IS NULL AND financial_status != 'voided' "
+      "ORDER BY processed_at_ms, order_id");
+  if (!s) return s.error();
+  detail::query q(*s);
+  q.bind_text(1, shop).bind_id(2, *resolved);
+  std::vector<ledger_entry> entries;
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) return entries;
+    entries.push_back({q.id_at(0), q.int_at(1), q.int_at(2)});
+  }
+}
+
+result<std::optional<order_view>> reader::order(std::string_view shop, id_t order_id) {
+  auto s = impl_->db->prepare(
+      "SELECT customer_id, name, updated_at_ms, created_at_ms, processed_at_ms, net_amount_minor,"
+      " currency, test, cancelled_at_ms, financial_status, fulfillment_status, email, "
+      "(SELECT coalesce(sum(amount_minor), 0) FROM refunds r WHERE r.shop = ?1 AND "
+      "r.order_id = ?2) FROM orders WHERE shop = ?1 AND order_id = ?2");
+  if (!s) return s.error();
+  detail::query q(*s);
+  q.bind_text(1, shop).bind_id(2, order_id);
+  auto row = q.step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<order_view>();
+  order_view view;
+  view.shop = shop;
+  order_record& o = view.order;
+  o.order_id = order_id;
+  if (!q.null_at(0)) o.customer_id = q.id_at(0);
+  o.name = q.text_at(1);
+  o.updated_at_ms = q.int_at(2);
+  o.created_at_ms = q.int_at(3);
+  o.processed_at_ms = q.int_at(4);
+  o.net_amount_minor = q.int_at(5);
+  o.currency = q.text_at(6);
+  o.test = q.int_at(7) != 0;
+  o.cancelled_at_ms = q.opt_int_at(8);
+  o.financial_status = q.text_at(9);
+  o.fulfillment_status = q.text_at(10);
+  o.email = q.text_at(11);
+  view.refunded_minor = q.int_at(12);
+  view.counts = !o.test && !o.cancelled_at_ms && o.financial_status != "voided";
+  return std::optional<order_view>(std::move(view));
+}
+
+result<std::optional<std::int64_t>> reader::last_event_at(std::string_view shop) {
+  auto s = impl_->db->prepare("SELECT last_event_at_ms FROM shops WHERE domain = ?1");
+  if (!s) return s.error();
+  detail::query q(*s);
+  q.bind_text(1, shop);
+  auto row = q.step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<std::int64_t>();
+  return q.opt_int_at(0);
+}
+
+result<std::vector<quarantine_entry>> reader::quarantined(std::int64_t after_id, int limit) {
+  auto s = impl_->db->prepare(
+      "SELECT id, shop, webhook_id, topic, api_version, received_at_ms, reason, body "
+      "FROM quarantine WHERE id > ?1 ORDER BY id LIMIT ?2");
+  if (!s) return s.error();
+  detail::query q(*s);
+  q.bind_int(1, after_id).bind_int(2, limit);
+  std::vector<quarantine_entry> entries;
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) return entries;
+    entries.push_back({q.int_at(0), std::string(q.text_at(1)), std::string(q.text_at(2)),
+                       std::string(q.text_at(3)), std::string(q.text_at(4)), q.int_at(5),
+                       std::string(q.text_at(6)), std::string(q.text_at(7))});
+  }
+}
+
+result<bool> reader::delivery_seen(std::string_view shop, std::string_view webhook_id) {
+  auto s = impl_->db->prepare("SELECT 1 FROM deliveries WHERE shop = ?1 AND webhook_id = ?2");
+  if (!s) return {boost::system::in_place_error, s.error()};
+  detail::query q(*s);
+  q.bind_text(1, shop).bind_text(2, webhook_id);
+  return q.step();
+}
+
+}  // namespace store

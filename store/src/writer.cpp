@@ -1,1 +1,209 @@
-// placeholder: implemented in a following commit
+// The writer connection: opening, transactions, delivery claims, quarantine, aggregates and
+// retention. Order and customer mutations live in writer_orders.cpp and writer_customers.cpp,
+// erasure in writer_erasure.cpp.
+#include "store/writer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+
+#include "writer_impl.hpp"
+
+namespace store {
+
+std::int64_t wall_clock_ms() noexcept {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+result<std::unique_ptr<writer>> writer::open(const std::string& path, const open_options& options) {
+  const int flags =
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (options.create ? SQLITE_OPEN_CREATE : 0);
+  auto db = detail::connection::open(path, flags);
+  if (!db) return db.error();
+  // Refuse a foreign file before any pragma below writes to it.
+  if (auto app = (*db)->scalar("PRAGMA application_id"); !app) return app.error();
+  STORE_TRY((*db)->exec(
+      "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;"
+      "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY"));
+  STORE_TRY(detail::migrate(**db));
+  auto state = std::make_unique<impl>();
+  state->db = std::move(*db);
+  return std::unique_ptr<writer>(new writer(std::move(state)));
+}
+
+writer::writer(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
+writer::~writer() = default;
+
+result<void> writer::begin() {
+  impl_->touched.clear();
+  return impl_->db->exec("BEGIN IMMEDIATE");
+}
+
+result<void> writer::commit() { return impl_->db->exec("COMMIT"); }
+
+void writer::rollback() noexcept {
+  if (!sqlite3_get_autocommit(impl_->db->handle())) (void)impl_->db->exec("ROLLBACK");
+  impl_->touched.clear();
+}
+
+const std::vector<customer_key>& writer::touched() const noexcept { return impl_->touched; }
+
+void detail::writer_state::touch(std::string_view shop, id_t customer_id) {
+  const bool seen = std::any_of(touched.begin(), touched.end(), [&](const customer_key& key) {
+    return key.customer_id == customer_id && key.shop == shop;
+  });
+  if (!seen) touched.push_back({std::string(shop), customer_id});
+}
+
+result<void> detail::writer_state::run_shop_id(const char* sql, std::string_view shop, id_t id) {
+  auto s = stmt(sql);
+  if (!s) return s.error();
+  detail::query q(*s);
+  return q.bind_text(1, shop).bind_id(2, id).run();
+}
+
+result<void> writer::ensure_shop(std::string_view shop, std::string_view currency) {
+  auto s = impl_->stmt(
+      "INSERT INTO shops(domain, currency) VALUES(?1, ?2) ON CONFLICT(domain) DO UPDATE SET "
+      "currency = iif(excluded.currency != '', excluded.currency, currency), active = 1");
+  if (!s) return s.error();
+  detail::query q(*s);
+  return q.bind_text(1, shop).bind_text(2, currency).run();
+}
+
+result<bool> writer::claim_delivery(std::string_view shop, std::string_view webhook_id,
+                                    std::string_view topic, std::int64_t received_at_ms) {
+  auto claim = impl_->stmt(
+      "INSERT INTO deliveries(shop, webhook_id, topic, received_at_ms) VALUES(?1, ?2, ?3, ?4) "
+      "ON CONFLICT DO NOTHING");
+  if (!claim) return {boost::system::in_place_error, claim.error()};
+  {
+    detail::query q(*claim);
+    STORE_TRY(q.bind_text(1, shop).bind_text(2, webhook_id).bind_text(3, topic)
+                  .bind_int(4, received_at_ms).run());
+  }
+  if (impl_->db->changes() == 0) return false;
+  auto event = impl_->stmt(
+      "INSERT INTO shops(domain, last_event_at_ms) VALUES(?1, ?2) ON CONFLICT(domain) DO UPDATE "
+      "SET last_event_at_ms = max(coalesce(last_event_at_ms, 0), excluded.last_event_at_ms), "
+      "active = 1");
+  if (!event) return {boost::system::in_place_error, event.error()};
+  detail::query q(*event);
+  STORE_TRY(q.bind_text(1, shop).bind_int(2, received_at_ms).run());
+  return true;
+}
+
+result<void> writer::keep_raw_body(std::string_view shop, std::string_view webhook_id,
+                                   std::string_view body) {
+  auto s = impl_->stmt(
+      "INSERT OR REPLACE INTO raw_bodies(shop, webhook_id, received_at_ms, body) VALUES(?1, ?2, "
+      "coalesce((SELECT received_at_ms FROM deliveries WHERE shop = ?1 AND webhook_id = ?2), ?3),"
+      " ?4)");
+  if (!s) return s.error();
+  detail::query q(*s);
+  return q.bind_text(1, shop).bind_text(2, webhook_id).bind_int(3, wall_clock_ms())
+      .bind_text(4, body).run();
+}
+
+result<std::int64_t> writer::quarantine(std::string_view shop, std::string_view webhook_id,
+                                        std::string_view topic, std::string_view api_version,
+                                        std::int64_t received_at_ms, std::string_view reason,
+                                        std::string_view body) {
+  auto insert = impl_->stmt(
+      "INSERT INTO quarantine(shop, webhook_id, topic, api_version, received_at_ms, reason, body)"
+      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  if (!insert) return insert.error();
+  {
+    detail::query q(*insert);
+    STORE_TRY(q.bind_text(1, shop).bind_text(2, webhook_id).bind_text(3, topic)
+                  .bind_text(4, api_version).bind_int(5, received_at_ms).bind_text(6, reason)
+                  .bind_text(7, body).run());
+  }
+  const std::int64_t id = impl_->db->last_insert_rowid();
+  // Released so that a retry of the same webhook id is looked at again.
+  auto release = impl_->stmt("DELETE FROM deliveries WHERE shop = ?1 AND webhook_id = ?2");
+  if (!release) return release.error();
+  detail::query q(*release);
+  STORE_TRY(q.bind_text(1, shop).bind_text(2, webhook_id).run());
+  return id;
+}
+
+result<outcome> writer::mark_uninstalled(std::string_view shop, std::int64_t at_ms) {
+  auto s = impl_->stmt(
+      "INSERT INTO shops(domain, active, uninstalled_at_ms) VALUES(?1, 0, ?2) "
+      "ON CONFLICT(domain) DO UPDATE SET active = 0, uninstalled_at_ms = excluded.uninstalled_at_ms");
+  if (!s) return s.error();
+  detail::query q(*s);
+  STORE_TRY(q.bind_text(1, shop).bind_int(2, at_ms).run());
+  return outcome::applied;
+}
+
+result<void> writer::refresh_aggregates() {
+  const std::int64_t now = wall_clock_ms();
+  for (const customer_key& key : impl_->touched) STORE_TRY(impl_->refresh_customer(key, now));
+  return {};
+}
+
+result<void> detail::writer_state::refresh_customer(const customer_key& key, std::int64_t now_ms) {
+  // A customer known only from orders takes the email of its newest order.
+  std::optional<std::string> order_email;
+  {
+    auto s = stmt(
+        "SELECT email FROM orders WHERE shop = ?1 AND customer_id = ?2 AND email != '' "
+        "ORDER BY updated_at_ms DESC, processed_at_ms DESC LIMIT 1");
+    if (!s) return s.error();
+    detail::query q(*s);
+    q.bind_text(1, key.shop).bind_id(2, key.customer_id);
+    auto row = q.step();
+    if (!row) return row.error();
+    if (*row) order_email = std::string(q.text_at(0));
+  }
+  auto s = stmt(
+      "UPDATE customers SET (amount_spent_minor, number_of_orders, first_order_at_ms, "
+      "last_order_at_ms, largest_order_minor, currency) = (SELECT coalesce(sum(net_amount_minor),"
+      " 0), count(*), min(processed_at_ms), max(processed_at_ms), "
+      "coalesce(max(net_amount_minor), 0), coalesce(min(currency), '') FROM orders "
+      "WHERE shop = ?1 AND customer_id = ?2 AND test = 0 AND cancelled_at_ms IS NULL "
+      "AND financial_status != 'voided'), updated_at_ms = ?3, "
+      "email = iif(profile_from_customer_payload = 0 AND ?4 IS NOT NULL, ?4, email), "
+      "email_lower = iif(profile_from_customer_payload = 0 AND ?4 IS NOT NULL, lower(?4), "
+      "email_lower) WHERE shop = ?1 AND customer_id = ?2");
+  if (!s) return s.error();
+  detail::query q(*s);
+  return q.bind_text(1, key.shop).bind_id(2, key.customer_id).bind_int(3, now_ms)
+      .bind_opt_text(4, order_email).run();
+}
+
+result<std::int64_t> writer::prune(std::int64_t now_ms, const retention& keep) {
+  constexpr std::int64_t day_ms = 86'400'000;
+  struct rule {
+    const char* sql;
+    std::int64_t cutoff;
+  };
+  // raw_body_days = 0 keeps no bodies of applied deliveries: every row goes.
+  const rule rules[] = {
+      {"DELETE FROM deliveries WHERE received_at_ms < ?1", now_ms - keep.dedup_days * day_ms},
+      {"DELETE FROM raw_bodies WHERE received_at_ms < ?1",
+       keep.raw_body_days == 0 ? INT64_MAX : now_ms - keep.raw_body_days * day_ms},
+      {"DELETE FROM changes WHERE at_ms < ?1", now_ms - keep.change_log_days * day_ms},
+  };
+  std::int64_t removed = 0;
+  for (const rule& r : rules) {
+    auto s = impl_->stmt(r.sql);
+    if (!s) return s.error();
+    detail::query q(*s);
+    STORE_TRY(q.bind_int(1, r.cutoff).run());
+    removed += impl_->db->changes();
+  }
+  return removed;
+}
+
+result<void> writer::checkpoint_truncate() {
+  const int rc = sqlite3_wal_checkpoint_v2(impl_->db->handle(), nullptr,
+                                           SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  if (rc != SQLITE_OK) return make_sqlite_error(rc);
+  return {};
+}
+
+}  // namespace store

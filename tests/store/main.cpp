@@ -1,1 +1,3 @@
-// placeholder: implemented in a following commit
+// The store's doctest binary.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>

@@ -1,1 +1,102 @@
-// placeholder: implemented in a following commit
+// Opening databases: fresh schema, idempotent reopen, refusal of foreign and newer files.
+#include <sqlite3.h>
+
+#include <fstream>
+
+#include "store/errors.hpp"
+#include "temp_db.hpp"
+
+namespace {
+
+long long pragma(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK);
+  long long value = -1;
+  if (sqlite3_step(stmt) == SQLITE_ROW) value = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return value;
+}
+
+void exec(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+}
+
+}  // namespace
+
+TEST_CASE("a fresh database gets the current schema version and shopseg's application id") {
+  store_test::temp_db db;
+  db.open_writer().reset();
+  CHECK(pragma(db.path, "PRAGMA user_version") == 1);
+  CHECK(pragma(db.path, "PRAGMA application_id") == 0x53485347);
+  CHECK(pragma(db.path, "SELECT count(*) FROM sqlite_schema WHERE name = 'orders'") == 1);
+}
+
+TEST_CASE("reopening a migrated database changes nothing and keeps the data") {
+  store_test::temp_db db;
+  {
+    auto w = db.open_writer();
+    REQUIRE(w->begin());
+    REQUIRE(w->claim_delivery("a.myshopify.com", "w1", "orders/create", 1000).value());
+    REQUIRE(w->commit());
+  }
+  auto w = db.open_writer();
+  CHECK(pragma(db.path, "PRAGMA user_version") == 1);
+  CHECK(db.open_reader()->delivery_seen("a.myshopify.com", "w1").value());
+}
+
+TEST_CASE("an existing database of another application is refused as corrupt") {
+  store_test::temp_db db;
+  exec(db.path, "CREATE TABLE other(x); PRAGMA application_id = 42;");
+  auto opened = store::writer::open(db.path);
+  REQUIRE_FALSE(opened.has_value());
+  CHECK(store::is_corrupt(opened.error()));
+}
+
+TEST_CASE("a database without application id but with tables is refused") {
+  store_test::temp_db db;
+  exec(db.path, "CREATE TABLE other(x)");
+  auto opened = store::writer::open(db.path);
+  REQUIRE_FALSE(opened.has_value());
+  CHECK(store::is_corrupt(opened.error()));
+}
+
+TEST_CASE("a database of a newer schema version is refused as corrupt") {
+  store_test::temp_db db;
+  db.open_writer().reset();
+  exec(db.path, "PRAGMA user_version = 99");
+  auto opened = store::writer::open(db.path);
+  REQUIRE_FALSE(opened.has_value());
+  CHECK(store::is_corrupt(opened.error()));
+  auto read = store::reader::open(db.path);
+  REQUIRE_FALSE(read.has_value());
+  CHECK(store::is_corrupt(read.error()));
+}
+
+TEST_CASE("a file that is not a database is refused with SQLITE_NOTADB") {
+  store_test::temp_db db;
+  {
+    std::ofstream out(db.path, std::ios::binary);
+    for (int i = 0; i < 200; ++i) out << "this is not an sqlite database at all. ";
+  }
+  auto opened = store::writer::open(db.path);
+  REQUIRE_FALSE(opened.has_value());
+  CHECK((opened.error().value() & 0xff) == SQLITE_NOTADB);
+  CHECK(store::is_corrupt(opened.error()));
+  CHECK_FALSE(store::is_disk_full(opened.error()));
+}
+
+TEST_CASE("open without create fails on a missing file") {
+  store_test::temp_db db;
+  store::open_options options;
+  options.create = false;
+  auto opened = store::writer::open(db.path, options);
+  REQUIRE_FALSE(opened.has_value());
+  CHECK(opened.error().category() == store::sqlite_category());
+  CHECK_FALSE(store::is_corrupt(opened.error()));
+}

@@ -1,0 +1,58 @@
+// The writer's state and the helpers its mutations share (split across writer*.cpp by topic).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sqlite.hpp"
+#include "store/writer.hpp"
+
+namespace store {
+
+namespace detail {
+
+// The writer's state; writer::impl derives from it so file-local helpers can name it.
+struct writer_state {
+  std::unique_ptr<connection> db;
+  std::vector<customer_key> touched;
+
+  // A cached statement, ready to bind.
+  result<sqlite3_stmt*> stmt(const char* sql) noexcept { return db->prepare(sql); }
+  // Runs a statement that takes only (shop, id) and returns no rows.
+  result<void> run_shop_id(const char* sql, std::string_view shop, id_t id);
+
+  void touch(std::string_view shop, id_t customer_id);
+  // The id later deliveries for `customer_id` apply to (the kept id after a merge).
+  result<id_t> resolve_alias(std::string_view shop, id_t customer_id);
+  result<bool> customer_tombstoned(std::string_view shop, id_t customer_id);
+  result<bool> order_tombstoned(std::string_view shop, id_t order_id);
+  // Creates an empty customer row when none exists (a customer known only from orders).
+  result<void> ensure_customer(std::string_view shop, id_t customer_id);
+  // REQUIRES: `customer_id` resolved and not tombstoned.
+  result<outcome> apply_profile(std::string_view shop, id_t customer_id,
+                                const profile_record& profile, profile_source source);
+  // Records a tag event (tags normalized) and refolds; true when the event was new.
+  result<bool> record_tag_event(std::string_view shop, id_t customer_id, std::int64_t at_ms,
+                                std::string_view kind, const std::vector<std::string>& tags);
+  result<void> refresh_customer(const customer_key& key, std::int64_t now_ms);
+  result<void> tombstone_customer(std::string_view shop, id_t customer_id, std::int64_t at_ms,
+                                  std::string_view kind);
+  result<void> audit(std::string_view shop, std::string_view action,
+                     std::optional<id_t> customer_id, std::int64_t at_ms);
+};
+
+}  // namespace detail
+
+struct writer::impl : detail::writer_state {};
+
+// Wall-clock milliseconds (when the store changed a row; never a version).
+std::int64_t wall_clock_ms() noexcept;
+
+// Lower-cased, trimmed, sorted, unique tags, comma-joined (Shopify tags never hold commas).
+std::string join_tags(std::vector<std::string> tags);
+std::vector<std::string> split_tags(std::string_view joined);
+
+}  // namespace store

@@ -1,0 +1,135 @@
+// Order mutations: versioned upserts, deletes with tombstones, refunds.
+#include "writer_impl.hpp"
+
+namespace store {
+namespace {
+
+struct stored_order {
+  std::int64_t updated_at_ms = 0;
+  std::optional<id_t> customer_id;
+};
+
+result<std::optional<stored_order>> find_order(detail::writer_state& w, std::string_view shop,
+                                               id_t order_id) {
+  auto s = w.stmt("SELECT updated_at_ms, customer_id FROM orders WHERE shop = ?1 AND order_id = ?2");
+  if (!s) return s.error();
+  detail::query q(*s);
+  q.bind_text(1, shop).bind_id(2, order_id);
+  auto row = q.step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<stored_order>();
+  stored_order found{q.int_at(0), std::nullopt};
+  if (!q.null_at(1)) found.customer_id = q.id_at(1);
+  return std::optional<stored_order>(found);
+}
+
+result<void> store_order(detail::writer_state& w, std::string_view shop, const order_record& order,
+                         std::optional<id_t> customer_id) {
+  auto s = w.stmt(
+      "INSERT OR REPLACE INTO orders(shop, order_id, customer_id, name, updated_at_ms, "
+      "created_at_ms, processed_at_ms, net_amount_minor, currency, test, cancelled_at_ms, "
+      "financial_status, fulfillment_status, email) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+  if (!s) return s.error();
+  detail::query q(*s);
+  q.bind_text(1, shop).bind_id(2, order.order_id);
+  if (customer_id) {
+    q.bind_id(3, *customer_id);
+  } else {
+    q.bind_null(3);
+  }
+  return q.bind_text(4, order.name).bind_int(5, order.updated_at_ms)
+      .bind_int(6, order.created_at_ms).bind_int(7, order.processed_at_ms)
+      .bind_int(8, order.net_amount_minor).bind_text(9, order.currency)
+      .bind_int(10, order.test ? 1 : 0).bind_opt_int(11, order.cancelled_at_ms)
+      .bind_text(12, order.financial_status).bind_text(13, order.fulfillment_status)
+      .bind_text(14, order.email).run();
+}
+
+// The customer an order belongs to: the kept id after a merge; none (a guest order) when the
+// customer was deleted or redacted, so an erased customer never reappears through its orders.
+result<std::optional<id_t>> owner_of(detail::writer_state& w, std::string_view shop,
+                                     std::optional<id_t> customer_id) {
+  if (!customer_id) return std::optional<id_t>();
+  auto resolved = w.resolve_alias(shop, *customer_id);
+  if (!resolved) return resolved.error();
+  auto tombstoned = w.customer_tombstoned(shop, *resolved);
+  if (!tombstoned) return tombstoned.error();
+  if (*tombstoned) return std::optional<id_t>();
+  return std::optional<id_t>(*resolved);
+}
+
+}  // namespace
+
+result<outcome> writer::upsert_order(std::string_view shop, const order_record& order,
+                                     const profile_record* nested_customer) {
+  auto tombstoned = impl_->order_tombstoned(shop, order.order_id);
+  if (!tombstoned) return tombstoned.error();
+  if (*tombstoned) return outcome::tombstoned;
+  auto stored = find_order(*impl_, shop, order.order_id);
+  if (!stored) return stored.error();
+  if (*stored && (*stored)->updated_at_ms >= order.updated_at_ms) return outcome::stale;
+
+  auto owner = owner_of(*impl_, shop, order.customer_id);
+  if (!owner) return owner.error();
+  STORE_TRY(store_order(*impl_, shop, order, *owner));
+  if (*stored && (*stored)->customer_id && (*stored)->customer_id != *owner) {
+    impl_->touch(shop, *(*stored)->customer_id);
+  }
+  if (!*owner) return outcome::applied;
+  const id_t customer_id = **owner;
+  if (nested_customer) {
+    auto profiled =
+        impl_->apply_profile(shop, customer_id, *nested_customer, profile_source::order_payload);
+    if (!profiled) return profiled.error();
+  } else {
+    STORE_TRY(impl_->ensure_customer(shop, customer_id));
+  }
+  impl_->touch(shop, customer_id);
+  return outcome::applied;
+}
+
+result<outcome> writer::delete_order(std::string_view shop, id_t order_id) {
+  auto stored = find_order(*impl_, shop, order_id);
+  if (!stored) return stored.error();
+  if (!*stored) {
+    auto tombstoned = impl_->order_tombstoned(shop, order_id);
+    if (!tombstoned) return tombstoned.error();
+    if (*tombstoned) return outcome::tombstoned;
+  }
+  STORE_TRY(impl_->run_shop_id("DELETE FROM orders WHERE shop = ?1 AND order_id = ?2", shop,
+                               order_id));
+  // Unknown orders are tombstoned too, so a create delivered after the delete changes nothing.
+  auto s = impl_->stmt(
+      "INSERT OR IGNORE INTO order_tombstones(shop, order_id, deleted_at_ms) VALUES(?1, ?2, ?3)");
+  if (!s) return s.error();
+  detail::query q(*s);
+  STORE_TRY(q.bind_text(1, shop).bind_id(2, order_id).bind_int(3, wall_clock_ms()).run());
+  if (*stored && (*stored)->customer_id) impl_->touch(shop, *(*stored)->customer_id);
+  return outcome::applied;
+}
+
+result<outcome> writer::record_refund(std::string_view shop, id_t refund_id, id_t order_id,
+                                      std::int64_t created_at_ms, std::int64_t amount_minor) {
+  auto tombstoned = impl_->order_tombstoned(shop, order_id);
+  if (!tombstoned) return tombstoned.error();
+  if (*tombstoned) return outcome::tombstoned;
+  auto s = impl_->stmt(
+      "INSERT OR IGNORE INTO refunds(shop, refund_id, order_id, created_at_ms, amount_minor) "
+      "VALUES(?1, ?2, ?3, ?4, ?5)");
+  if (!s) return s.error();
+  detail::query q(*s);
+  STORE_TRY(q.bind_text(1, shop).bind_id(2, refund_id).bind_id(3, order_id)
+                .bind_int(4, created_at_ms).bind_int(5, amount_minor).run());
+  return impl_->db->changes() > 0 ? outcome::applied : outcome::stale;
+}
+
+result<bool> detail::writer_state::order_tombstoned(std::string_view shop, id_t order_id) {
+  auto s = stmt("SELECT 1 FROM order_tombstones WHERE shop = ?1 AND order_id = ?2");
+  if (!s) return {boost::system::in_place_error, s.error()};
+  detail::query q(*s);
+  q.bind_text(1, shop).bind_id(2, order_id);
+  return q.step();
+}
+
+}  // namespace store
