@@ -331,12 +331,13 @@ class Daemon:
                                      stderr=subprocess.PIPE, cwd=self.dir)
         t = threading.Thread(target=self._read_stderr, args=(self.proc,), daemon=True)
         t.start()
+        self._reader = t
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self._ready.wait(0.05):
                 break
             if self.proc.poll() is not None:
-                t.join(2)
+                t.join(5)
                 raise RuntimeError("shopsegd exited with %s before ready; stderr:\n%s"
                                    % (self.proc.returncode, self.stderr_text()[-4000:]))
         else:
@@ -376,8 +377,13 @@ class Daemon:
                 self.proc.kill()
                 self.proc.wait()
         rc = self.proc.returncode
-        self.proc = None
+        self._reap()
         return rc
+
+    def _reap(self):
+        self._reader.join(10)
+        self.proc.stderr.close()
+        self.proc = None
 
     def kill(self):
         """kill -9."""
@@ -386,7 +392,7 @@ class Daemon:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
-        self.proc = None
+        self._reap()
 
     def restart(self):
         self.stop()

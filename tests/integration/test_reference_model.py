@@ -109,8 +109,13 @@ class World:
             oid = rng.choice(list(self.orders))
             topic, p = self.next_version(oid)
             return wid, topic, p
-        if r < 0.6:
+        if r < 0.57:
             return rng.choice(self.sent)                      # duplicate: same webhook id
+        if r < 0.6:
+            # a new version under an already-used webhook id: a duplicate, changes nothing
+            old_wid = rng.choice(self.sent)[0]
+            topic, p = self.next_version(rng.choice(list(self.orders)))
+            return old_wid, topic, p
         if r < 0.7:
             # a stale (or current) version re-sent under a new webhook id
             cands = [o for o in self.orders.values() if o["versions"]]
