@@ -146,7 +146,9 @@ for name in shopsegd flask node; do
   : >"$OUT_DIR/$name-full.jsonl"
   for r in $(seq 1 "$RUNS"); do
     "$LOADGEN" "${common[@]}" --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" \
-      | tee -a "$OUT_DIR/$name-full.jsonl" | python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); print(f"run-ingest:   full load run: {d[\"ok_per_s\"]:.0f}/s p99 {d[\"p99_ms\"]:.1f} ms status {d[\"status\"]}", file=sys.stderr)' || true
+      >"$OUT_DIR/run.json" || true
+    cat "$OUT_DIR/run.json" >>"$OUT_DIR/$name-full.jsonl"
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("run-ingest:   full load: %.0f ok/s p99 %.1f ms cpu %.0f us/webhook status %s" % (d["ok_per_s"], d["p99_ms"], d["cpu_us_per_webhook"], d["status"]), file=sys.stderr)' "$OUT_DIR/run.json" || true
   done
   "$LOADGEN" "${common[@]}" --connections "$CONNECTIONS" --rate "$RATE" --duration "$RATE_DURATION" --warmup "$WARMUP" \
     >"$OUT_DIR/$name-rate.jsonl" || true
