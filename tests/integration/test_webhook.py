@@ -338,10 +338,10 @@ class Queries(H.DaemonTestCase):
                               tags="Race-Team, VIP, early adopter",
                               updated_at=ts(4), created_at=ts(3))
         self.daemon.post_ok(self, cust, topic="customers/create", api_version="2024-10")
-        o1 = H.order_payload(nid(), 1010, ts(5), customer=H.customer_obj(cid,
-                             email="Shape.Test@Example.com"))
-        o2 = H.order_payload(nid(), 2020, ts(7), customer=H.customer_obj(cid,
-                             email="Shape.Test@Example.com"))
+        nested = H.customer_obj(cid, email="Shape.Test@Example.com", first_name="Ann",
+                                last_name="Shape", phone="+15555550100")
+        o1 = H.order_payload(nid(), 1010, ts(5), customer=nested)
+        o2 = H.order_payload(nid(), 2020, ts(7), customer=nested)
         self.daemon.post_ok(self, o1)
         self.daemon.post_ok(self, o2)
         r = self.daemon.customer(cid)
