@@ -55,10 +55,14 @@ wait_port() {  # wait_port PORT PID
 # ---------------------------------------------------------------- build and dependencies
 
 log "building shopsegd and loadgen (Release) in $BUILD_DIR"
-cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 targets=(loadgen)
 want shopsegd && targets+=(shopsegd)
-cmake --build "$BUILD_DIR" --target "${targets[@]}" -j"$(nproc)" >/dev/null
+if ! { cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release &&
+       cmake --build "$BUILD_DIR" --target "${targets[@]}" -j"$(nproc)"; } >"$BUILD_DIR.log" 2>&1; then
+  tail -30 "$BUILD_DIR.log" >&2
+  log "build failed (full log: $BUILD_DIR.log)"
+  exit 1
+fi
 LOADGEN="$BUILD_DIR/bench/loadgen"
 SHOPSEGD="$BUILD_DIR/daemon/shopsegd"
 
