@@ -180,7 +180,7 @@ for base in flask node; do
   if [ -n "${RES[shopsegd,ok_per_s]:-}" ] && [ -n "${RES[$base,ok_per_s]:-}" ]; then
     awk -v a="${RES[shopsegd,ok_per_s]}" -v b="${RES[$base,ok_per_s]}" -v ca="${RES[shopsegd,cpu_us_per_webhook]}" \
         -v cb="${RES[$base,cpu_us_per_webhook]}" -v n="$base" \
-      'BEGIN { printf "shopsegd/%s: %.1fx throughput, %.1fx less CPU per webhook\n", n, (b>0?a/b:0), (ca>0?cb/ca:0) }'
+      'BEGIN { printf "shopsegd/%s: throughput x%.2f, CPU per webhook x%.2f\n", n, (b>0?a/b:0), (cb>0?ca/cb:0) }'
   fi
 done
 echo "raw results: $OUT_DIR"
