@@ -163,6 +163,8 @@ for name in shopsegd flask node; do
   RES[$name,rate_p99]="$(field p99_ms <"$OUT_DIR/$name-rate.jsonl" | median)"
   RES[$name,rate_ok]="$(field ok_per_s <"$OUT_DIR/$name-rate.jsonl" | median)"
   stop_server
+  du -h "$dir"/*.db 2>/dev/null | sed "s/^/run-ingest:   database size /" >&2 || true
+  [ -n "${KEEP_DB:-}" ] || rm -f "$dir"/*.db "$dir"/*.db-wal "$dir"/*.db-shm
   log "$name: done"
 done
 
