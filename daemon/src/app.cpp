@@ -1,1 +1,128 @@
-// placeholder
+// Start-up and shutdown order. Threads: the network thread (webhook sessions, decoding, HMAC),
+// the writer thread (the only store writer), and the query thread (both Unix sockets with one
+// read-only connection).
+#include "app.hpp"
+
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <filesystem>
+#include <thread>
+
+#include "listeners.hpp"
+#include "store/reader.hpp"
+#include "store/writer.hpp"
+
+namespace shopsegd {
+namespace {
+
+void make_parent_dir(const std::string& path) {
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+}
+
+void warn_about_development_secret(const config& cfg) {
+  if (!cfg.uses_development_secret()) return;
+  for (int i = 0; i < 3; ++i)
+    spdlog::warn("!!! [webhook] secrets holds the DEVELOPMENT secret from config.example.toml: "
+                 "anyone can forge deliveries. Set your app's client secret before going live. !!!");
+}
+
+// Stops accepting, lets the writer commit what was accepted, then stops the threads.
+void drain(asio::io_context& net, asio::io_context& queries, asio::ip::tcp::acceptor& acceptor,
+           ingest& pipeline) {
+  sd_notify(0, "STOPPING=1");
+  spdlog::info("shutdown: no longer accepting; committing accepted deliveries");
+  boost::system::error_code ignored;
+  acceptor.close(ignored);
+  std::thread([&net, &queries, &pipeline] {
+    pipeline.stop();
+    // Give the network thread a moment to send the answers of the last commit.
+    auto timer = std::make_shared<asio::steady_timer>(net, std::chrono::milliseconds(300));
+    timer->async_wait([timer, &net, &queries](auto) {
+      queries.stop();
+      net.stop();
+    });
+  }).detach();
+}
+
+}  // namespace
+
+int run_daemon(const config& cfg) {
+  warn_about_development_secret(cfg);
+  make_parent_dir(cfg.store.path);
+  auto opened = store::writer::open(cfg.store.path);
+  if (!opened) {
+    const auto& ec = opened.error();
+    spdlog::critical("store {}: {}{}", cfg.store.path, ec.message(),
+                     store::is_corrupt(ec) ? " (not a shopseg database, or a newer version; refusing to start)" : "");
+    return 1;
+  }
+  std::unique_ptr<store::writer> writer = std::move(*opened);
+  auto reader = store::reader::open(cfg.store.path);
+  if (!reader) {
+    spdlog::critical("store {}: {}", cfg.store.path, reader.error().message());
+    return 1;
+  }
+
+  ingest pipeline(*writer, cfg);
+  webhook_context hooks{cfg, webhook_gate(cfg), pipeline};
+  asio::io_context net(1);
+  asio::io_context queries(1);
+  query_api api(cfg, std::move(*reader), daemon_state{[&pipeline] { return pipeline.depth(); }});
+
+  try {
+    auto acceptor = bind_webhook(net, cfg.webhook.listen);
+    make_parent_dir(cfg.query.socket);
+    make_parent_dir(cfg.admin.socket);
+    auto query_acceptor = bind_unix(queries, cfg.query.socket,
+                                    static_cast<unsigned>(std::stoul(cfg.query.mode, nullptr, 8)),
+                                    cfg.query.group);
+    auto admin_acceptor = bind_unix(queries, cfg.admin.socket, 0600, "");
+    auto bound = acceptor.local_endpoint();
+    spdlog::info("webhook listener on {}:{}{}", bound.address().to_string(), bound.port(),
+                 cfg.webhook.path);
+    spdlog::info("query socket {} (mode {}), admin socket {} (mode 0600)", cfg.query.socket,
+                 cfg.query.mode, cfg.admin.socket);
+
+    pipeline.start();
+    asio::co_spawn(net, serve_webhooks(acceptor, hooks), asio::detached);
+    asio::co_spawn(queries, serve_queries(query_acceptor, api, access::query), asio::detached);
+    asio::co_spawn(queries, serve_queries(admin_acceptor, api, access::admin), asio::detached);
+
+    asio::signal_set signals(net, SIGTERM, SIGINT, SIGHUP);
+    std::function<void(const boost::system::error_code&, int)> on_signal =
+        [&](const boost::system::error_code& ec, int signo) {
+          if (ec) return;
+          if (signo == SIGHUP) {
+            spdlog::warn("SIGHUP: configuration reload is not supported yet; restart to apply changes");
+            signals.async_wait(on_signal);
+            return;
+          }
+          drain(net, queries, acceptor, pipeline);
+        };
+    signals.async_wait(on_signal);
+
+    std::thread query_thread([&queries] { queries.run(); });
+    sd_notify(0, "READY=1");
+    spdlog::info("shopsegd ready");
+    net.run();
+    query_thread.join();
+  } catch (const std::exception& e) {
+    spdlog::critical("start-up failed: {}", e.what());
+    pipeline.stop();
+    return 1;
+  }
+  pipeline.stop();
+  std::error_code ignored;
+  std::filesystem::remove(cfg.query.socket, ignored);
+  std::filesystem::remove(cfg.admin.socket, ignored);
+  spdlog::info("shopsegd stopped");
+  return 0;
+}
+
+}  // namespace shopsegd

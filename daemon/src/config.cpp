@@ -1,1 +1,260 @@
-// placeholder
+// Loads the TOML config into the config struct. Every error carries file:line:col so an
+// operator can jump to it; unknown keys are errors too, since a typo in a key would otherwise
+// silently keep a default.
+#include "config.hpp"
+
+#include <date/tz.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <toml++/toml.h>
+
+namespace shopsegd {
+namespace {
+
+class reader {
+ public:
+  reader(std::string source, config_errors& errors) : source_(std::move(source)), errors_(errors) {}
+
+  void error(const toml::source_region& where, const std::string& message) {
+    errors_.messages.push_back(source_ + ":" + std::to_string(where.begin.line) + ":" +
+                               std::to_string(where.begin.column) + ": " + message);
+  }
+
+  // Reports keys of `table` that are not in `known`.
+  void check_keys(const toml::table& table, std::initializer_list<std::string_view> known,
+                  std::string_view section) {
+    for (const auto& [key, node] : table) {
+      bool found = false;
+      for (auto k : known) found = found || k == key.str();
+      if (!found) error(node.source(), "unknown key '" + std::string(key.str()) + "' in [" +
+                                           std::string(section) + "]");
+    }
+  }
+
+  void get(const toml::table& t, std::string_view key, std::string& out) {
+    if (auto* n = t.get(key)) {
+      if (auto v = n->value<std::string>()) out = *v;
+      else error(n->source(), "'" + std::string(key) + "' must be a string");
+    }
+  }
+
+  template <class Int>
+  void get(const toml::table& t, std::string_view key, Int& out, std::int64_t min,
+           std::int64_t max) {
+    if (auto* n = t.get(key)) {
+      auto v = n->value<std::int64_t>();
+      if (!v || !n->is_integer()) error(n->source(), "'" + std::string(key) + "' must be an integer");
+      else if (*v < min || *v > max)
+        error(n->source(), "'" + std::string(key) + "' must be between " + std::to_string(min) +
+                               " and " + std::to_string(max));
+      else out = static_cast<Int>(*v);
+    }
+  }
+
+  void get(const toml::table& t, std::string_view key, std::vector<std::string>& out) {
+    auto* n = t.get(key);
+    if (!n) return;
+    auto* arr = n->as_array();
+    if (!arr) return error(n->source(), "'" + std::string(key) + "' must be an array of strings");
+    out.clear();
+    for (const auto& item : *arr) {
+      if (auto v = item.value<std::string>()) out.push_back(*v);
+      else error(item.source(), "'" + std::string(key) + "' must hold only strings");
+    }
+  }
+
+ private:
+  std::string source_;
+  config_errors& errors_;
+};
+
+const toml::table* section(reader& r, const toml::table& root, std::string_view name) {
+  auto* n = root.get(name);
+  if (!n) return nullptr;
+  if (auto* t = n->as_table()) return t;
+  r.error(n->source(), "[" + std::string(name) + "] must be a table");
+  return nullptr;
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+void read_secret_files(reader& r, const toml::table& t, config& c) {
+  const char* creds = std::getenv("CREDENTIALS_DIRECTORY");
+  for (const auto& name : c.webhook.secret_files) {
+    std::string path = name;
+    if (!name.empty() && name.front() != '/' && creds) path = std::string(creds) + "/" + name;
+    std::ifstream in(path);
+    std::stringstream content;
+    content << in.rdbuf();
+    std::string secret = trim(content.str());
+    if (!in || secret.empty())
+      r.error(t.get("secret_files")->source(), "secret file '" + path + "' is missing or empty");
+    else
+      c.webhook.secrets.push_back(std::move(secret));
+  }
+}
+
+void read_webhook(reader& r, const toml::table& t, config& c) {
+  r.check_keys(t, {"listen", "path", "secrets", "secret_files", "max_body_bytes", "allowed_shops",
+                   "tls_cert", "tls_key", "max_header_bytes", "max_connections",
+                   "read_timeout_seconds", "write_timeout_seconds", "idle_timeout_seconds",
+                   "max_queue"}, "webhook");
+  auto& w = c.webhook;
+  r.get(t, "listen", w.listen);
+  r.get(t, "path", w.path);
+  r.get(t, "secrets", w.secrets);
+  r.get(t, "secret_files", w.secret_files);
+  r.get(t, "max_body_bytes", w.max_body_bytes, 1, std::int64_t{1} << 32);
+  r.get(t, "allowed_shops", w.allowed_shops);
+  r.get(t, "tls_cert", w.tls_cert);
+  r.get(t, "tls_key", w.tls_key);
+  r.get(t, "max_header_bytes", w.max_header_bytes, 1024, 1 << 20);
+  r.get(t, "max_connections", w.max_connections, 1, 1 << 20);
+  r.get(t, "read_timeout_seconds", w.read_timeout_seconds, 1, 3600);
+  r.get(t, "write_timeout_seconds", w.write_timeout_seconds, 1, 3600);
+  r.get(t, "idle_timeout_seconds", w.idle_timeout_seconds, 1, 3600);
+  r.get(t, "max_queue", w.max_queue, 1, 1 << 24);
+  auto where = t.source();
+  if (w.path.empty() || w.path.front() != '/') r.error(where, "[webhook] path must start with '/'");
+  if (w.listen.rfind(':') == std::string::npos) r.error(where, "[webhook] listen must be host:port");
+  if (!w.tls_cert.empty() || !w.tls_key.empty())
+    r.error(where, "[webhook] native TLS is not supported yet: terminate TLS at a reverse proxy");
+  read_secret_files(r, t, c);
+}
+
+void read_shops(reader& r, const toml::table& root, config& c) {
+  auto* n = root.get("shop");
+  if (!n) return;
+  auto* arr = n->as_array();
+  if (!arr) return r.error(n->source(), "'shop' must be an array of tables ([[shop]])");
+  std::set<std::string> seen;
+  for (const auto& item : *arr) {
+    auto* t = item.as_table();
+    if (!t) { r.error(item.source(), "[[shop]] entries must be tables"); continue; }
+    r.check_keys(*t, {"domain", "timezone", "secrets", "silence_alert_minutes"}, "[shop]");
+    shop_config s;
+    r.get(*t, "domain", s.domain);
+    r.get(*t, "timezone", s.timezone);
+    r.get(*t, "secrets", s.secrets);
+    r.get(*t, "silence_alert_minutes", s.silence_alert_minutes, 0, 525600);
+    if (s.domain.empty()) r.error(t->source(), "[[shop]] needs a domain");
+    if (!seen.insert(s.domain).second) r.error(t->source(), "shop '" + s.domain + "' is listed twice");
+    try {
+      (void)date::locate_zone(s.timezone);
+    } catch (const std::exception&) {
+      auto* tz = t->get("timezone");
+      r.error(tz ? tz->source() : t->source(), "unknown time zone '" + s.timezone + "'");
+    }
+    c.shops.push_back(std::move(s));
+  }
+}
+
+void read_default_service(reader& r, const toml::table& t, config& c) {
+  for (const auto& [key, node] : t) {
+    if (auto s = node.value_exact<std::string>()) {
+      std::string out = "\"";
+      for (char ch : *s) {
+        if (ch == '"' || ch == '\\') out += '\\';
+        if (static_cast<unsigned char>(ch) < 0x20) continue;
+        out += ch;
+      }
+      c.default_service[std::string(key.str())] = out + "\"";
+    } else if (auto i = node.value_exact<std::int64_t>()) {
+      c.default_service[std::string(key.str())] = std::to_string(*i);
+    } else if (auto b = node.value_exact<bool>()) {
+      c.default_service[std::string(key.str())] = *b ? "true" : "false";
+    } else {
+      r.error(node.source(), "[default_service] values must be strings, integers or booleans");
+    }
+  }
+}
+
+void read_all(reader& r, const toml::table& root, config& c) {
+  r.check_keys(root, {"webhook", "query", "admin", "store", "log", "default_service", "shop",
+                      "segment", "order_flag"}, "top level");
+  if (auto* t = section(r, root, "webhook")) read_webhook(r, *t, c);
+  if (auto* t = section(r, root, "query")) {
+    r.check_keys(*t, {"socket", "mode", "group"}, "query");
+    r.get(*t, "socket", c.query.socket);
+    r.get(*t, "mode", c.query.mode);
+    r.get(*t, "group", c.query.group);
+    char* end = nullptr;
+    long mode = std::strtol(c.query.mode.c_str(), &end, 8);
+    if (c.query.mode.empty() || *end != '\0' || mode < 0 || mode > 0777)
+      r.error(t->source(), "[query] mode must be an octal file mode such as \"0660\"");
+  }
+  if (auto* t = section(r, root, "admin")) {
+    r.check_keys(*t, {"socket"}, "admin");
+    r.get(*t, "socket", c.admin.socket);
+  }
+  if (auto* t = section(r, root, "store")) {
+    r.check_keys(*t, {"path", "dedup_retention_days", "change_log_retention_days",
+                      "keep_raw_bodies_days"}, "store");
+    r.get(*t, "path", c.store.path);
+    r.get(*t, "dedup_retention_days", c.store.dedup_retention_days, 1, 3650);
+    r.get(*t, "change_log_retention_days", c.store.change_log_retention_days, 1, 3650);
+    r.get(*t, "keep_raw_bodies_days", c.store.keep_raw_bodies_days, 0, 3650);
+  }
+  if (auto* t = section(r, root, "log")) {
+    r.check_keys(*t, {"level"}, "log");
+    r.get(*t, "level", c.log.level);
+    static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+    if (!levels.contains(c.log.level)) r.error(t->get("level")->source(), "unknown log level '" + c.log.level + "'");
+  }
+  if (auto* t = section(r, root, "default_service")) read_default_service(r, *t, c);
+  read_shops(r, root, c);
+  if (c.webhook.secrets.empty() && c.shops.empty())
+    r.error(root.source(), "no webhook secret configured: set [webhook] secrets or secret_files");
+}
+
+}  // namespace
+
+const shop_config* config::find_shop(std::string_view domain) const noexcept {
+  for (const auto& s : shops)
+    if (s.domain == domain) return &s;
+  return nullptr;
+}
+
+bool config::uses_development_secret() const noexcept {
+  for (const auto& s : webhook.secrets)
+    if (s == development_secret) return true;
+  return false;
+}
+
+boost::system::result<config, config_errors> parse_config(std::string_view text,
+                                                          const std::string& source_name) {
+  config_errors errors;
+  reader r(source_name, errors);
+  config c;
+  c.source = source_name;
+  c.default_service = {{"priority", "\"normal\""}, {"response_minutes", "240"}};
+  try {
+    toml::table root = toml::parse(text, source_name);
+    read_all(r, root, c);
+  } catch (const toml::parse_error& e) {
+    r.error(e.source(), std::string(e.description()));
+  }
+  if (!errors.messages.empty()) return errors;
+  return c;
+}
+
+boost::system::result<config, config_errors> load_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return config_errors{{path + ":1:1: cannot read the file"}};
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path);
+}
+
+void throw_exception_from_error(const config_errors& e, const boost::source_location&) {
+  throw std::runtime_error(e.messages.empty() ? "config error" : e.messages.front());
+}
+
+}  // namespace shopsegd

@@ -1,1 +1,223 @@
-// placeholder
+// Accept loops and sessions. Sessions own their stream by value; every read and write runs
+// under a deadline (beast::basic_stream::expires_after), so a slow client is cut off and never
+// holds the daemon.
+#include "listeners.hpp"
+
+#include <grp.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+
+namespace shopsegd {
+namespace {
+
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+using unix_socket = asio::local::stream_protocol;
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+using response = http::response<http::string_body>;
+
+// Waits for the writer's verdict on a delivery. nullopt: the queue was full.
+template <class Token>
+auto async_submit(ingest& pipeline, delivery&& d, Token&& token) {
+  return asio::async_initiate<Token, void(std::optional<ingest_status>)>(
+      [&pipeline](auto handler, delivery&& d) {
+        auto ex = asio::get_associated_executor(handler);
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        bool queued = pipeline.submit(std::move(d), [shared, ex](ingest_status s) {
+          asio::post(ex, [shared, s]() mutable { (*shared)(std::optional<ingest_status>(s)); });
+        });
+        if (!queued)
+          asio::post(ex, [shared]() mutable { (*shared)(std::optional<ingest_status>()); });
+      },
+      token, std::move(d));
+}
+
+response plain(http::status status, unsigned version, bool keep_alive) {
+  response res{status, version};
+  res.set(http::field::server, "shopsegd");
+  res.set(http::field::content_type, "text/plain");
+  res.body() = std::string(http::obsolete_reason(status)) + "\n";
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+http::status status_of(std::optional<ingest_status> s) {
+  if (!s) return http::status::service_unavailable;
+  switch (*s) {
+    case ingest_status::committed:
+    case ingest_status::duplicate:
+    case ingest_status::quarantined: return http::status::ok;
+    case ingest_status::storage_full:
+    case ingest_status::failed: return http::status::service_unavailable;
+  }
+  return http::status::service_unavailable;
+}
+
+// Reads one request, or answers and closes on a limit. Returns the answer to send.
+asio::awaitable<response> answer_webhook(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                         webhook_context& ctx, bool& keep_open) {
+  const auto& w = ctx.cfg.webhook;
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(w.max_header_bytes);
+  parser.body_limit(w.max_body_bytes);
+  keep_open = false;
+  auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, nothrow);
+  if (ec == http::error::header_limit)
+    co_return plain(http::status::request_header_fields_too_large, 11, false);
+  if (ec) throw boost::system::system_error(ec);
+  const unsigned version = parser.get().version();
+  if (auto early = ctx.gate.check_head(parser.get()))
+    co_return plain(*early, version, false);  // the unread body makes the connection unusable
+  stream.expires_after(std::chrono::seconds(w.read_timeout_seconds));
+  auto [ec2, n2] = co_await http::async_read(stream, buffer, parser, nothrow);
+  if (ec2 == http::error::body_limit) co_return plain(http::status::payload_too_large, version, false);
+  if (ec2) throw boost::system::system_error(ec2);
+  const bool keep_alive = parser.get().keep_alive();
+  const auto started = std::chrono::steady_clock::now();
+  thread_local shopify::decoder decoder;
+  auto admitted = ctx.gate.admit(parser.release(), decoder, now_ms());
+  keep_open = keep_alive;
+  if (!admitted) {
+    if (admitted.error() == http::status::unauthorized) {
+      ctx.hmac_failures.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("webhook: HMAC verification failed ({} bytes)", n2);
+    }
+    co_return plain(admitted.error(), version, keep_alive);
+  }
+  std::string id = admitted->webhook_id, topic = admitted->topic_name, shop = admitted->shop;
+  auto verdict = co_await async_submit(ctx.pipeline, std::move(*admitted), asio::use_awaitable);
+  auto status = status_of(verdict);
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now() - started).count();
+  spdlog::debug("webhook {} topic={} shop={} outcome={} latency_us={}", id, topic, shop,
+                verdict ? to_string(*verdict) : "overloaded", micros);
+  if (verdict && *verdict == ingest_status::quarantined)
+    spdlog::info("webhook {} topic={} shop={} quarantined", id, topic, shop);
+  response res = plain(status, version, keep_alive);
+  if (status == http::status::service_unavailable) {
+    ctx.rejected_overload.fetch_add(1, std::memory_order_relaxed);
+    res.set(http::field::retry_after, "5");
+  }
+  co_return res;
+}
+
+asio::awaitable<void> webhook_session(beast::tcp_stream stream, webhook_context& ctx) {
+  beast::flat_buffer buffer;
+  const auto& w = ctx.cfg.webhook;
+  try {
+    for (bool first = true;; first = false) {
+      // Between keep-alive requests the idle timeout applies; once a request starts, the read
+      // timeout bounds it whole.
+      stream.expires_after(std::chrono::seconds(first ? w.read_timeout_seconds : w.idle_timeout_seconds));
+      bool keep_open = false;
+      response res = co_await answer_webhook(stream, buffer, ctx, keep_open);
+      stream.expires_after(std::chrono::seconds(w.write_timeout_seconds));
+      co_await http::async_write(stream, res, asio::use_awaitable);
+      if (!keep_open || !res.keep_alive()) break;
+    }
+  } catch (const boost::system::system_error&) {
+    // Timeouts, resets and malformed requests end the connection; nothing was accepted.
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  ctx.connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+asio::awaitable<void> query_session(beast::basic_stream<unix_socket> stream, query_api& api,
+                                    access rights) {
+  beast::flat_buffer buffer;
+  try {
+    for (;;) {
+      stream.expires_after(std::chrono::seconds(60));
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(1 << 20);
+      co_await http::async_read(stream, buffer, parser, asio::use_awaitable);
+      auto res = api.handle(parser.get(), rights);
+      stream.expires_after(std::chrono::seconds(30));
+      co_await http::async_write(stream, res, asio::use_awaitable);
+      if (!res.keep_alive()) break;
+    }
+  } catch (const boost::system::system_error&) {
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(unix_socket::socket::shutdown_send, ignored);
+}
+
+}  // namespace
+
+tcp::acceptor bind_webhook(asio::io_context& io, const std::string& listen) {
+  auto colon = listen.rfind(':');
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  auto port = static_cast<unsigned short>(std::stoul(listen.substr(colon + 1)));
+  tcp::endpoint endpoint(asio::ip::make_address(host), port);
+  tcp::acceptor acceptor(io);
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(asio::socket_base::reuse_address(true));
+  acceptor.bind(endpoint);
+  acceptor.listen(asio::socket_base::max_listen_connections);
+  return acceptor;
+}
+
+unix_socket::acceptor bind_unix(asio::io_context& io, const std::string& path, unsigned mode,
+                                const std::string& group) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode))
+      throw std::runtime_error(path + ": exists and is not a socket; refusing to replace it");
+    ::unlink(path.c_str());
+  }
+  unix_socket::acceptor acceptor(io);
+  acceptor.open();
+  acceptor.bind(unix_socket::endpoint(path));
+  // The mode (and group) are set before listen(), so no client can connect in between.
+  if (::chmod(path.c_str(), mode) != 0)
+    throw std::runtime_error(path + ": chmod failed: " + std::strerror(errno));
+  if (!group.empty()) {
+    struct group* g = ::getgrnam(group.c_str());
+    if (!g) throw std::runtime_error(path + ": unknown group '" + group + "'");
+    if (::chown(path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0)
+      throw std::runtime_error(path + ": chown failed: " + std::strerror(errno));
+  }
+  acceptor.listen(asio::socket_base::max_listen_connections);
+  return acceptor;
+}
+
+asio::awaitable<void> serve_webhooks(tcp::acceptor& acceptor, webhook_context& ctx) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(nothrow);
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+    if (ec) continue;  // EMFILE and friends: keep accepting what we can
+    if (ctx.connections.load(std::memory_order_relaxed) >= ctx.cfg.webhook.max_connections) {
+      ctx.rejected_overload.fetch_add(1, std::memory_order_relaxed);
+      continue;  // the socket closes as it goes out of scope
+    }
+    ctx.connections.fetch_add(1, std::memory_order_relaxed);
+    socket.set_option(tcp::no_delay(true));
+    asio::co_spawn(acceptor.get_executor(), webhook_session(beast::tcp_stream(std::move(socket)), ctx),
+                   asio::detached);
+  }
+}
+
+asio::awaitable<void> serve_queries(unix_socket::acceptor& acceptor, query_api& api, access rights) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(nothrow);
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+    if (ec) continue;
+    asio::co_spawn(acceptor.get_executor(),
+                   query_session(beast::basic_stream<unix_socket>(std::move(socket)), api, rights),
+                   asio::detached);
+  }
+}
+
+}  // namespace shopsegd

@@ -1,1 +1,3 @@
-// placeholder
+// doctest entry point of the daemon library's tests.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>

@@ -1,0 +1,43 @@
+// The transport: TCP and Unix-domain listeners and one coroutine per connection. A session
+// reads a request under limits and timeouts, hands it to a pure handler, writes the answer.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <atomic>
+#include <memory>
+
+#include "config.hpp"
+#include "ingest.hpp"
+#include "query_api.hpp"
+#include "webhook.hpp"
+
+namespace shopsegd {
+
+namespace asio = boost::asio;
+
+// Shared by every webhook session; owned by the app, outlives the sessions.
+struct webhook_context {
+  const config& cfg;
+  webhook_gate gate;
+  ingest& pipeline;
+  std::atomic<std::uint32_t> connections{0};
+  std::atomic<std::uint64_t> hmac_failures{0};
+  std::atomic<std::uint64_t> rejected_overload{0};
+};
+
+// Binds the webhook listener ("host:port"; port 0 picks one). Throws on failure (start-up).
+asio::ip::tcp::acceptor bind_webhook(asio::io_context& io, const std::string& listen);
+
+// Binds a Unix socket at `path` with `mode` (and `group` when non-empty) set before it listens.
+// A stale file is replaced only when it is a socket. Throws on failure (start-up).
+asio::local::stream_protocol::acceptor bind_unix(asio::io_context& io, const std::string& path,
+                                                 unsigned mode, const std::string& group);
+
+asio::awaitable<void> serve_webhooks(asio::ip::tcp::acceptor& acceptor, webhook_context& ctx);
+asio::awaitable<void> serve_queries(asio::local::stream_protocol::acceptor& acceptor,
+                                    query_api& api, access rights);
+
+}  // namespace shopsegd
