@@ -34,6 +34,9 @@
 //   data_requests       customers/data_request deliveries.
 //   audit               erasures and data requests: action and ids, never PII.
 //   memberships         current segment memberships; changes: the change log (seq ordered).
+//
+// Version 2 adds indexes for merges and redacts. Planner statistics are pinned at every open
+// (see planner_statistics).
 #include "sqlite.hpp"
 
 #include <iterator>
@@ -207,8 +210,49 @@ CREATE INDEX changes_by_time ON changes(at_ms);
 CREATE INDEX changes_by_customer ON changes(shop, customer_id);
 )sql";
 
+// Version 2: merges re-point aliases by their kept id; a redact finds its data requests.
+constexpr const char* migration_2 = R"sql(
+CREATE INDEX customer_aliases_by_kept ON customer_aliases(shop, kept_id);
+CREATE INDEX data_requests_by_customer ON data_requests(shop, customer_id);
+)sql";
+
 // migrations[i] brings the schema from version i to version i + 1.
-constexpr const char* migrations[] = {migration_1};
+constexpr const char* migrations[] = {migration_1, migration_2};
+
+// Fixed planner statistics (sqlite_stat1), written at every open. Without statistics SQLite
+// cannot know that `shop` has few distinct values, and it answers "WHERE shop = ? AND
+// customer_id = ?" by walking the shop's whole primary key instead of orders_by_customer: a scan
+// per delivery. These rows describe a large single-shop store (1,000,000 orders, 200,000
+// customers); the plans they give are right at every size, and pinning them keeps the plans the
+// same whatever the data, so an ANALYZE by hand cannot change them. Format: rows in the index,
+// then the average rows per distinct value of each leading column prefix.
+constexpr const char* planner_statistics = R"sql(
+DELETE FROM sqlite_stat1;
+INSERT INTO sqlite_stat1(tbl, idx, stat) VALUES
+  ('shops', 'shops', '1 1'),
+  ('deliveries', 'deliveries', '1000000 1000000 1'),
+  ('deliveries', 'deliveries_by_time', '1000000 1'),
+  ('raw_bodies', 'sqlite_autoindex_raw_bodies_1', '1000 1000 1'),
+  ('raw_bodies', 'raw_bodies_by_time', '1000 1'),
+  ('orders', 'orders', '1000000 1000000 1'),
+  ('orders', 'orders_by_customer', '1000000 1000000 5 1'),
+  ('refunds', 'refunds', '10000 10000 1'),
+  ('refunds', 'refunds_by_order', '10000 10000 1'),
+  ('order_tombstones', 'order_tombstones', '10000 10000 1'),
+  ('customers', 'customers', '200000 200000 1'),
+  ('customers', 'customers_by_email', '200000 200000 1'),
+  ('customers', 'customers_by_next_change', '200000 1'),
+  ('customer_tombstones', 'customer_tombstones', '10000 10000 1'),
+  ('customer_aliases', 'customer_aliases', '1000 1000 1'),
+  ('customer_aliases', 'customer_aliases_by_kept', '1000 1000 1'),
+  ('tag_events', 'tag_events', '100000 100000 2 1 1 1'),
+  ('data_requests', 'data_requests', '100 100 1'),
+  ('data_requests', 'data_requests_by_customer', '100 100 1'),
+  ('memberships', 'memberships', '400000 400000 2 1'),
+  ('changes', 'changes_by_time', '1000000 1'),
+  ('changes', 'changes_by_customer', '1000000 1000000 5');
+ANALYZE sqlite_schema;
+)sql";
 constexpr std::int64_t current_version = std::size(migrations);
 
 // Whether the file belongs to shopseg, and its schema version (0: a fresh, empty database).
@@ -236,9 +280,20 @@ result<void> apply_pending(connection& db, std::int64_t from) {
   return db.exec(stamp.c_str());
 }
 
-}  // namespace
+// Creates sqlite_stat1 when missing (ANALYZE of an empty table writes no row) and pins it.
+result<void> pin_planner_statistics(connection& db) {
+  auto exists = db.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat1'");
+  if (!exists) return exists.error();
+  if (*exists == 0) STORE_TRY(db.exec("ANALYZE sqlite_schema"));
+  STORE_TRY(db.exec("BEGIN IMMEDIATE"));
+  if (auto r = db.exec(planner_statistics); !r) {
+    (void)db.exec("ROLLBACK");
+    return r.error();
+  }
+  return db.exec("COMMIT");
+}
 
-result<void> migrate(connection& db) {
+result<void> migrate_schema(connection& db) {
   auto version = owned_version(db);
   if (!version) return version.error();
   if (*version == current_version) return {};
@@ -253,6 +308,13 @@ result<void> migrate(connection& db) {
     return version.error();
   }
   return db.exec("COMMIT");
+}
+
+}  // namespace
+
+result<void> migrate(connection& db) {
+  STORE_TRY(migrate_schema(db));
+  return pin_planner_statistics(db);
 }
 
 result<void> check_schema(connection& db) {

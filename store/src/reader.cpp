@@ -67,6 +67,8 @@ result<std::unique_ptr<reader>> reader::open(const std::string& path) {
 reader::reader(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
 reader::~reader() = default;
 
+std::vector<statement_plan> reader::query_plans() { return impl_->db->query_plans(); }
+
 result<std::optional<customer_view>> reader::customer(std::string_view shop, id_t customer_id) {
   auto resolved = impl_->resolve_alias(shop, customer_id);
   if (!resolved) return resolved.error();

@@ -51,6 +51,22 @@ result<std::int64_t> connection::scalar(const char* sql) noexcept {
   return *row ? q.int_at(0) : 0;
 }
 
+std::vector<statement_plan> connection::query_plans() {
+  std::vector<statement_plan> plans;
+  for (const auto& [text, cached] : statements_) {
+    statement_plan entry{sqlite3_sql(cached), {}};
+    sqlite3_stmt* explain = nullptr;
+    const std::string sql = "EXPLAIN QUERY PLAN " + entry.sql;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &explain, nullptr) == SQLITE_OK) {
+      while (sqlite3_step(explain) == SQLITE_ROW)
+        entry.plan.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(explain, 3)));
+    }
+    sqlite3_finalize(explain);
+    plans.push_back(std::move(entry));
+  }
+  return plans;
+}
+
 std::string ascii_lower(std::string_view text) {
   std::string lower(text);
   for (char& c : lower) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "store/errors.hpp"
 #include "store/records.hpp"
@@ -41,6 +42,8 @@ class connection {
   // The first column of the first row of `sql` as an integer (for pragmas).
   result<std::int64_t> scalar(const char* sql) noexcept;
   std::int64_t changes() const noexcept { return sqlite3_changes64(db_); }
+  // EXPLAIN QUERY PLAN of every cached statement, one entry per statement.
+  std::vector<statement_plan> query_plans();
   std::int64_t last_insert_rowid() const noexcept { return sqlite3_last_insert_rowid(db_); }
 
  private:

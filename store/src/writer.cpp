@@ -35,6 +35,8 @@ result<std::unique_ptr<writer>> writer::open(const std::string& path, const open
 writer::writer(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
 writer::~writer() = default;
 
+std::vector<statement_plan> writer::query_plans() { return impl_->db->query_plans(); }
+
 result<void> writer::begin() {
   impl_->touched.clear();
   return impl_->db->exec("BEGIN IMMEDIATE");

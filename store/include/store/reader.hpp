@@ -34,6 +34,9 @@ class reader {
   // Whether (shop, webhook_id) was claimed: used by tests and the crash test.
   result<bool> delivery_seen(std::string_view shop, std::string_view webhook_id);
 
+  // The plans of the statements this connection has prepared so far (diagnostics and tests).
+  std::vector<statement_plan> query_plans();
+
  private:
   struct impl;
   explicit reader(std::unique_ptr<impl>);

@@ -110,4 +110,11 @@ struct customer_key {
   friend auto operator<=>(const customer_key&, const customer_key&) = default;
 };
 
+// A prepared statement and its query plan (EXPLAIN QUERY PLAN details, one line per step), so
+// tests and operators can see that every statement is served by an index.
+struct statement_plan {
+  std::string sql;
+  std::vector<std::string> plan;
+};
+
 }  // namespace store

@@ -114,6 +114,9 @@ class writer {
   // transaction.
   result<void> checkpoint_truncate();
 
+  // The plans of the statements this connection has prepared so far (diagnostics and tests).
+  std::vector<statement_plan> query_plans();
+
  private:
   struct impl;
   explicit writer(std::unique_ptr<impl>);
