@@ -32,14 +32,17 @@ void warn_about_development_secret(const config& cfg) {
                  "anyone can forge deliveries. Set your app's client secret before going live. !!!");
 }
 
-// Stops accepting, lets the writer commit what was accepted, then stops the threads.
+// Stops accepting, lets the writer commit what was accepted, then stops the threads. The
+// writer is joined on `drainer`, not on the network thread, which must keep running to send the
+// answers of the last commit; the work guard keeps net.run() from returning before then.
 void drain(asio::io_context& net, asio::io_context& queries, asio::ip::tcp::acceptor& acceptor,
-           ingest& pipeline) {
+           ingest& pipeline, std::thread& drainer) {
+  if (drainer.joinable()) return;  // a second SIGTERM while draining
   sd_notify(0, "STOPPING=1");
   spdlog::info("shutdown: no longer accepting; committing accepted deliveries");
   boost::system::error_code ignored;
   acceptor.close(ignored);
-  std::thread([&net, &queries, &pipeline] {
+  drainer = std::thread([&net, &queries, &pipeline, guard = asio::make_work_guard(net)] {
     pipeline.stop();
     // Give the network thread a moment to send the answers of the last commit.
     auto timer = std::make_shared<asio::steady_timer>(net, std::chrono::milliseconds(300));
@@ -47,7 +50,7 @@ void drain(asio::io_context& net, asio::io_context& queries, asio::ip::tcp::acce
       queries.stop();
       net.stop();
     });
-  }).detach();
+  });
 }
 
 }  // namespace
@@ -75,6 +78,7 @@ int run_daemon(const config& cfg) {
   asio::io_context queries(1);
   query_api api(cfg, std::move(*reader), daemon_state{[&pipeline] { return pipeline.depth(); }});
 
+  std::thread drainer;
   try {
     auto acceptor = bind_webhook(net, cfg.webhook.listen);
     make_parent_dir(cfg.query.socket);
@@ -103,7 +107,7 @@ int run_daemon(const config& cfg) {
             signals.async_wait(on_signal);
             return;
           }
-          drain(net, queries, acceptor, pipeline);
+          drain(net, queries, acceptor, pipeline, drainer);
         };
     signals.async_wait(on_signal);
 
@@ -112,9 +116,11 @@ int run_daemon(const config& cfg) {
     spdlog::info("shopsegd ready");
     net.run();
     query_thread.join();
+    if (drainer.joinable()) drainer.join();
   } catch (const std::exception& e) {
     spdlog::critical("start-up failed: {}", e.what());
     pipeline.stop();
+    if (drainer.joinable()) drainer.join();
     return 1;
   }
   pipeline.stop();

@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <array>
 #include <chrono>
 
 namespace shopsegd {
@@ -24,6 +25,8 @@ using tcp = asio::ip::tcp;
 using unix_socket = asio::local::stream_protocol;
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 using response = http::response<http::string_body>;
+constexpr std::size_t max_read_chunk = 64 * 1024;    // largest single recv into a session buffer
+constexpr std::size_t idle_buffer_limit = 16 * 1024;  // kept by a connection between requests
 
 // Waits for the writer's verdict on a delivery. nullopt: the queue was full.
 template <class Token>
@@ -79,6 +82,10 @@ asio::awaitable<response> answer_webhook(beast::tcp_stream& stream, beast::flat_
   if (auto early = ctx.gate.check_head(parser.get()))
     co_return plain(*early, version, false);  // the unread body makes the connection unusable
   stream.expires_after(std::chrono::seconds(w.read_timeout_seconds));
+  // Beast reads max(512, free capacity) bytes per recv, and the parser empties the buffer into
+  // the body as it goes, so without room the body would arrive 512 bytes per syscall.
+  if (auto length = parser.content_length())
+    buffer.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*length, max_read_chunk)));
   auto [ec2, n2] = co_await http::async_read(stream, buffer, parser, nothrow);
   if (ec2 == http::error::body_limit) co_return plain(http::status::payload_too_large, version, false);
   if (ec2) throw boost::system::system_error(ec2);
@@ -111,6 +118,23 @@ asio::awaitable<response> answer_webhook(beast::tcp_stream& stream, beast::flat_
   co_return res;
 }
 
+// Closes gracefully: sends FIN, then reads and discards what the client still sends (the
+// unread body after an early 413 or 404) until it closes, for at most a few seconds and bytes.
+// Closing with unread data would make the kernel send RST, and a client that is still writing
+// its body would lose the answer it was sent (nginx's lingering close does the same).
+asio::awaitable<void> linger(beast::tcp_stream& stream) {
+  constexpr std::size_t max_discard = 16 * 1024 * 1024;
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.expires_after(std::chrono::seconds(2));
+  std::array<char, 16384> sink;
+  for (std::size_t discarded = 0; discarded < max_discard;) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), nothrow);
+    if (ec) break;
+    discarded += n;
+  }
+}
+
 asio::awaitable<void> webhook_session(beast::tcp_stream stream, webhook_context& ctx) {
   beast::flat_buffer buffer;
   const auto& w = ctx.cfg.webhook;
@@ -124,12 +148,13 @@ asio::awaitable<void> webhook_session(beast::tcp_stream stream, webhook_context&
       stream.expires_after(std::chrono::seconds(w.write_timeout_seconds));
       co_await http::async_write(stream, res, asio::use_awaitable);
       if (!keep_open || !res.keep_alive()) break;
+      // An idle keep-alive connection holds no large buffer (thousands of them may wait).
+      if (buffer.capacity() > idle_buffer_limit) buffer.shrink_to_fit();
     }
   } catch (const boost::system::system_error&) {
     // Timeouts, resets and malformed requests end the connection; nothing was accepted.
   }
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  co_await linger(stream);
   ctx.connections.fetch_sub(1, std::memory_order_relaxed);
 }
 

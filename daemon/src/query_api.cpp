@@ -8,6 +8,7 @@
 #include "ingest.hpp"
 #include "json.hpp"
 #include "render.hpp"
+#include "shopify/timestamp.hpp"
 
 namespace shopsegd {
 namespace {
@@ -197,6 +198,7 @@ response query_api::quarantine(const context& c) {
   for (const auto& e : *entries) {
     w.begin_object().field("id", e.id).field("shop", e.shop).field("webhook_id", e.webhook_id);
     w.field("topic", e.topic).field("api_version", e.api_version).field("reason", e.reason);
+    w.field("received_at", shopify::format_timestamp_ms(e.received_at_ms));
     w.field("received_at_ms", e.received_at_ms).field("body_bytes", static_cast<std::int64_t>(e.body.size()));
     w.end_object();
   }

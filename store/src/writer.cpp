@@ -168,13 +168,15 @@ result<void> detail::writer_state::refresh_customer(const customer_key& key, std
       "coalesce(max(net_amount_minor), 0), coalesce(min(currency), '') FROM orders "
       "WHERE shop = ?1 AND customer_id = ?2 AND test = 0 AND cancelled_at_ms IS NULL "
       "AND financial_status != 'voided'), updated_at_ms = ?3, "
-      "email = iif(profile_from_customer_payload = 0 AND ?4 IS NOT NULL, ?4, email), "
-      "email_lower = iif(profile_from_customer_payload = 0 AND ?4 IS NOT NULL, lower(?4), "
-      "email_lower) WHERE shop = ?1 AND customer_id = ?2");
+      "email = iif(profile_from_customer_payload = 0 AND ?4 IS NOT NULL, ?4, email) "
+      "WHERE shop = ?1 AND customer_id = ?2");
   if (!s) return s.error();
-  detail::query q(*s);
-  return q.bind_text(1, key.shop).bind_id(2, key.customer_id).bind_int(3, now_ms)
-      .bind_opt_text(4, order_email).run();
+  {
+    detail::query q(*s);
+    STORE_TRY(q.bind_text(1, key.shop).bind_id(2, key.customer_id).bind_int(3, now_ms)
+                  .bind_opt_text(4, order_email).run());
+  }
+  return order_email ? sync_lookup_email(key.shop, key.customer_id) : result<void>();
 }
 
 result<std::int64_t> writer::prune(std::int64_t now_ms, const retention& keep) {

@@ -165,8 +165,7 @@ result<outcome> detail::writer_state::apply_profile(std::string_view shop, id_t 
       "INSERT INTO customers(shop, customer_id, email, email_lower, phone, first_name, last_name,"
       " state, created_at_ms, profile_version_ms, profile_from_customer_payload) "
       "VALUES(?1, ?2, ?3, lower(?3), ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO UPDATE SET "
-      "email = coalesce(?3, email), email_lower = iif(?3 IS NULL, email_lower, lower(?3)), "
-      "phone = coalesce(?4, phone), first_name = coalesce(?5, first_name), "
+      "email = coalesce(?3, email), phone = coalesce(?4, phone), first_name = coalesce(?5, first_name), "
       "last_name = coalesce(?6, last_name), state = coalesce(?7, state), "
       "created_at_ms = coalesce(?8, created_at_ms), profile_version_ms = ?9, "
       "profile_from_customer_payload = max(profile_from_customer_payload, ?10)");
@@ -177,7 +176,17 @@ result<outcome> detail::writer_state::apply_profile(std::string_view shop, id_t 
                 .bind_opt_text(6, profile.last_name).bind_opt_text(7, profile.state)
                 .bind_opt_int(8, profile.created_at_ms).bind_int(9, profile.updated_at_ms)
                 .bind_int(10, source == profile_source::customer_payload ? 1 : 0).run());
+  if (profile.email) STORE_TRY(sync_lookup_email(shop, customer_id));
   return outcome::applied;
+}
+
+result<void> detail::writer_state::sync_lookup_email(std::string_view shop, id_t customer_id) {
+  // Assigning an indexed column rewrites its index entry even when the value is unchanged, so
+  // the email index is written only when the email changed: one random page less per delivery.
+  return run_shop_id(
+      "UPDATE customers SET email_lower = lower(email) WHERE shop = ?1 AND customer_id = ?2 AND "
+      "email_lower IS NOT lower(email)",
+      shop, customer_id);
 }
 
 result<bool> detail::writer_state::record_tag_event(std::string_view shop, id_t customer_id,
