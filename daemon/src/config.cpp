@@ -5,6 +5,8 @@
 
 #include <date/tz.h>
 
+#include <boost/asio/ip/address.hpp>
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -101,6 +103,21 @@ void read_secret_files(reader& r, const toml::table& t, config& c) {
   }
 }
 
+// "IPv4:port" or "[IPv6]:port" with a numeric port (0 picks one).
+bool valid_listen_address(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 == listen.size()) return false;
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned port = 0;
+  auto digits = std::string_view(listen).substr(colon + 1);
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || port > 65535) return false;
+  boost::system::error_code bad;
+  boost::asio::ip::make_address(host, bad);
+  return !bad;
+}
+
 void read_webhook(reader& r, const toml::table& t, config& c) {
   r.check_keys(t, {"listen", "path", "secrets", "secret_files", "max_body_bytes", "allowed_shops",
                    "tls_cert", "tls_key", "max_header_bytes", "max_connections",
@@ -121,11 +138,18 @@ void read_webhook(reader& r, const toml::table& t, config& c) {
   r.get(t, "write_timeout_seconds", w.write_timeout_seconds, 1, 3600);
   r.get(t, "idle_timeout_seconds", w.idle_timeout_seconds, 1, 3600);
   r.get(t, "max_queue", w.max_queue, 1, 1 << 24);
-  auto where = t.source();
-  if (w.path.empty() || w.path.front() != '/') r.error(where, "[webhook] path must start with '/'");
-  if (w.listen.rfind(':') == std::string::npos) r.error(where, "[webhook] listen must be host:port");
+  auto where = [&t](std::string_view key) {
+    auto* n = t.get(key);
+    return n ? n->source() : t.source();
+  };
+  if (w.path.empty() || w.path.front() != '/')
+    r.error(where("path"), "[webhook] path must start with '/'");
+  if (!valid_listen_address(w.listen))
+    r.error(where("listen"), "[webhook] listen must be IP:PORT (e.g. \"127.0.0.1:8080\", "
+                             "\"[::1]:8080\"), got '" + w.listen + "'");
   if (!w.tls_cert.empty() || !w.tls_key.empty())
-    r.error(where, "[webhook] native TLS is not supported yet: terminate TLS at a reverse proxy");
+    r.error(where(w.tls_cert.empty() ? "tls_key" : "tls_cert"),
+            "[webhook] native TLS is not supported yet: terminate TLS at a reverse proxy");
   read_secret_files(r, t, c);
 }
 
@@ -177,8 +201,8 @@ void read_default_service(reader& r, const toml::table& t, config& c) {
 }
 
 void read_all(reader& r, const toml::table& root, config& c) {
-  r.check_keys(root, {"webhook", "query", "admin", "store", "log", "default_service", "shop",
-                      "segment", "order_flag"}, "top level");
+  r.check_keys(root, {"webhook", "query", "admin", "store", "log", "default_service", "shop"},
+               "top level");
   if (auto* t = section(r, root, "webhook")) read_webhook(r, *t, c);
   if (auto* t = section(r, root, "query")) {
     r.check_keys(*t, {"socket", "mode", "group"}, "query");

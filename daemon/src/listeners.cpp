@@ -72,7 +72,10 @@ asio::awaitable<response> answer_webhook(beast::tcp_stream& stream, beast::flat_
   const auto& w = ctx.cfg.webhook;
   http::request_parser<http::string_body> parser;
   parser.header_limit(w.max_header_bytes);
-  parser.body_limit(w.max_body_bytes);
+  // Beast checks a declared Content-Length against body_limit while parsing the head, which
+  // would end the read with an error instead of the answers check_head gives in their order
+  // (404/405 before 413); the limit is set once the head is judged (it bounds chunked bodies).
+  parser.body_limit(boost::none);
   keep_open = false;
   auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, nothrow);
   if (ec == http::error::header_limit)
@@ -81,6 +84,7 @@ asio::awaitable<response> answer_webhook(beast::tcp_stream& stream, beast::flat_
   const unsigned version = parser.get().version();
   if (auto early = ctx.gate.check_head(parser.get()))
     co_return plain(*early, version, false);  // the unread body makes the connection unusable
+  parser.body_limit(w.max_body_bytes);
   stream.expires_after(std::chrono::seconds(w.read_timeout_seconds));
   // Beast reads max(512, free capacity) bytes per recv, and the parser empties the buffer into
   // the body as it goes, so without room the body would arrive 512 bytes per syscall.
