@@ -2,6 +2,7 @@
 #include "store/reader.hpp"
 
 #include "sqlite.hpp"
+#include "customer_reads.hpp"
 #include "writer_impl.hpp"
 
 namespace store {
@@ -20,39 +21,6 @@ struct reader::impl {
   }
 };
 
-namespace {
-
-constexpr const char* customer_columns =
-    "SELECT shop, customer_id, email, phone, first_name, last_name, state, created_at_ms, tags, "
-    "amount_spent_minor, number_of_orders, first_order_at_ms, last_order_at_ms, "
-    "largest_order_minor, currency, shopify_amount_spent_minor, shopify_number_of_orders, "
-    "shopify_currency, updated_at_ms FROM customers ";
-
-customer_view read_customer(const detail::query& q) {
-  customer_view c;
-  c.shop = q.text_at(0);
-  c.customer_id = q.id_at(1);
-  c.email = q.opt_text_at(2);
-  c.phone = q.opt_text_at(3);
-  c.first_name = q.opt_text_at(4);
-  c.last_name = q.opt_text_at(5);
-  c.state = q.opt_text_at(6);
-  c.created_at_ms = q.opt_int_at(7);
-  c.tags = split_tags(q.text_at(8));
-  c.totals.amount_spent_minor = q.int_at(9);
-  c.totals.number_of_orders = q.int_at(10);
-  c.totals.first_order_at_ms = q.opt_int_at(11);
-  c.totals.last_order_at_ms = q.opt_int_at(12);
-  c.totals.largest_order_minor = q.int_at(13);
-  c.totals.currency = q.text_at(14);
-  c.shopify_amount_spent_minor = q.opt_int_at(15);
-  c.shopify_number_of_orders = q.opt_int_at(16);
-  c.shopify_currency = q.opt_text_at(17);
-  c.updated_at_ms = q.int_at(18);
-  return c;
-}
-
-}  // namespace
 
 result<std::unique_ptr<reader>> reader::open(const std::string& path) {
   auto db = detail::connection::open(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
@@ -72,54 +40,44 @@ std::vector<statement_plan> reader::query_plans() { return impl_->db->query_plan
 result<std::optional<customer_view>> reader::customer(std::string_view shop, id_t customer_id) {
   auto resolved = impl_->resolve_alias(shop, customer_id);
   if (!resolved) return resolved.error();
-  static const std::string sql = std::string(customer_columns) +
-                                 "WHERE shop = ?1 AND customer_id = ?2";
-  auto s = impl_->db->prepare(sql.c_str());
-  if (!s) return s.error();
-  detail::query q(*s);
-  q.bind_text(1, shop).bind_id(2, *resolved);
-  auto row = q.step();
-  if (!row) return row.error();
-  if (!*row) return std::optional<customer_view>();
-  return std::optional<customer_view>(read_customer(q));
+  return detail::read_customer(*impl_->db, shop, *resolved);
 }
 
 result<std::vector<customer_view>> reader::customers_by_email(std::string_view shop,
                                                               std::string_view email) {
-  static const std::string sql = std::string(customer_columns) +
-                                 "WHERE shop = ?1 AND email_lower = ?2 ORDER BY customer_id";
-  auto s = impl_->db->prepare(sql.c_str());
-  if (!s) return s.error();
-  const std::string lower = detail::ascii_lower(email);
-  detail::query q(*s);
-  q.bind_text(1, shop).bind_text(2, lower);
-  std::vector<customer_view> found;
-  for (;;) {
-    auto row = q.step();
-    if (!row) return row.error();
-    if (!*row) return found;
-    found.push_back(read_customer(q));
-  }
+  return detail::read_customers_by_email(*impl_->db, shop, email);
 }
 
 result<std::vector<ledger_entry>> reader::ledger(std::string_view shop, id_t customer_id) {
   auto resolved = impl_->resolve_alias(shop, customer_id);
   if (!resolved) return resolved.error();
+  return detail::read_ledger(*impl_->db, shop, *resolved);
+}
+
+result<std::vector<std::string>> reader::memberships(std::string_view shop, id_t customer_id) {
+  auto resolved = impl_->resolve_alias(shop, customer_id);
+  if (!resolved) return resolved.error();
+  return detail::read_memberships(*impl_->db, shop, *resolved);
+}
+
+result<std::vector<membership_change>> reader::changes(std::int64_t after_seq, int limit) {
   auto s = impl_->db->prepare(
-      "SELECT order_id, processed_at_ms, net_amount_minor FROM orders WHERE shop = ?1 AND "
-      "customer_id = ?2 AND test = 0 AND cancelled_at_ms IS NULL AND financial_status != 'voided' "
-      "ORDER BY processed_at_ms, order_id");
+      "SELECT seq, at_ms, shop, customer_id, segment, joined, cause FROM changes WHERE seq > ?1 "
+      "ORDER BY seq LIMIT ?2");
   if (!s) return s.error();
   detail::query q(*s);
-  q.bind_text(1, shop).bind_id(2, *resolved);
-  std::vector<ledger_entry> entries;
+  q.bind_int(1, after_seq).bind_int(2, limit);
+  std::vector<membership_change> out;
   for (;;) {
     auto row = q.step();
     if (!row) return row.error();
-    if (!*row) return entries;
-    entries.push_back({q.id_at(0), q.int_at(1), q.int_at(2)});
+    if (!*row) return out;
+    out.push_back({q.int_at(0), q.int_at(1), std::string(q.text_at(2)), q.id_at(3),
+                   std::string(q.text_at(4)), q.int_at(5) != 0, std::string(q.text_at(6))});
   }
 }
+
+result<std::int64_t> reader::last_change_seq() { return impl_->db->scalar("SELECT coalesce(max(seq), 0) FROM changes"); }
 
 result<std::optional<order_view>> reader::order(std::string_view shop, id_t order_id) {
   auto s = impl_->db->prepare(

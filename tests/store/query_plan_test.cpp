@@ -49,6 +49,15 @@ void run_every_operation(store::writer& w, store::reader& r) {
   REQUIRE(w.redact_customer(shop, 10, {3}, 70).has_value());
   REQUIRE(w.quarantine(shop, "w3", "orders/create", "2025-01", 80, "bad", "x").has_value());
   REQUIRE(w.refresh_aggregates().has_value());
+  REQUIRE(w.customer(shop, 7).has_value());
+  REQUIRE(w.ledger(shop, 7).has_value());
+  REQUIRE(w.memberships(shop, 7).has_value());
+  REQUIRE(w.change_memberships(shop, 7, {"gold"}, {"silver"}, "w1", 90).has_value());
+  REQUIRE(w.set_next_change(shop, 7, 1000).has_value());
+  REQUIRE(w.due_customers(2000, 10).has_value());
+  REQUIRE(w.earliest_next_change().has_value());
+  REQUIRE(w.customers_after(std::nullopt, 10).has_value());
+  REQUIRE(w.customers_after(store::customer_key{shop, 7}, 10).has_value());
   REQUIRE(w.prune(1'000'000'000, store::retention{}).has_value());
   REQUIRE(w.commit().has_value());
   REQUIRE(r.customer(shop, 7).has_value());
@@ -58,6 +67,8 @@ void run_every_operation(store::writer& w, store::reader& r) {
   REQUIRE(r.last_event_at(shop).has_value());
   REQUIRE(r.quarantined(0, 10).has_value());
   REQUIRE(r.delivery_seen(shop, "w1").has_value());
+  REQUIRE(r.memberships(shop, 7).has_value());
+  REQUIRE(r.changes(0, 10).has_value());
 }
 
 // A plan step that reads more than the rows the statement names.

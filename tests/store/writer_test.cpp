@@ -392,3 +392,34 @@ TEST_CASE("uninstall marks the shop inactive; a rollback leaves nothing") {
   CHECK_FALSE(f.r->delivery_seen(shop, "w9").value());
   CHECK(f.w->touched().empty());
 }
+
+TEST_CASE("memberships change with a change-log entry each; next change times are indexed") {
+  fixture f;
+  CHECK(f.upsert(order(1, 7, 1000, 100)) == outcome::applied);
+  REQUIRE(f.w->begin());
+  CHECK(f.w->memberships(shop, 7).value().empty());
+  REQUIRE(f.w->change_memberships(shop, 7, {"gold", "repeat"}, {}, "wh-1", 5000));
+  CHECK(f.w->memberships(shop, 7).value() == std::vector<std::string>{"gold", "repeat"});
+  REQUIRE(f.w->change_memberships(shop, 7, {"platinum"}, {"gold"}, "clock", 6000));
+  REQUIRE(f.w->set_next_change(shop, 7, 9000));
+  REQUIRE(f.w->commit());
+  CHECK(f.r->memberships(shop, 7).value() == std::vector<std::string>{"platinum", "repeat"});
+  auto log = f.r->changes(0, 100).value();
+  REQUIRE(log.size() == 4);
+  CHECK(log[0].segment == "gold");
+  CHECK(log[0].joined);
+  CHECK(log[0].cause == "wh-1");
+  CHECK(log[2].segment == "gold");
+  CHECK_FALSE(log[2].joined);
+  CHECK(log[3].segment == "platinum");
+  CHECK(log[3].cause == "clock");
+  CHECK(log[3].seq > log[2].seq);
+  CHECK(f.r->changes(log[1].seq, 100).value().size() == 2);
+  CHECK(f.r->last_change_seq().value() == log[3].seq);
+  REQUIRE(f.w->begin());
+  CHECK(f.w->due_customers(8999, 10).value().empty());
+  CHECK(f.w->due_customers(9000, 10).value() == std::vector<store::customer_key>{{shop, 7}});
+  CHECK(f.w->earliest_next_change().value() == 9000);
+  CHECK(f.w->buyers().value().size() == 1);
+  REQUIRE(f.w->commit());
+}

@@ -27,6 +27,12 @@ class reader {
   result<std::vector<customer_view>> customers_by_email(std::string_view shop,
                                                         std::string_view email);
   result<std::vector<ledger_entry>> ledger(std::string_view shop, id_t customer_id);
+  // Current segment memberships by name (following a merge alias).
+  result<std::vector<std::string>> memberships(std::string_view shop, id_t customer_id);
+  // Change-log entries with seq > after_seq, oldest first, at most `limit`.
+  result<std::vector<membership_change>> changes(std::int64_t after_seq, int limit);
+  // The newest change-log sequence number (0 when empty).
+  result<std::int64_t> last_change_seq();
   result<std::optional<order_view>> order(std::string_view shop, id_t order_id);
   // Time of the last delivery applied for the shop; nullopt when none.
   result<std::optional<std::int64_t>> last_event_at(std::string_view shop);

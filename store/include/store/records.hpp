@@ -117,4 +117,22 @@ struct statement_plan {
   std::vector<std::string> plan;
 };
 
+// One entry of the membership change log.
+struct membership_change {
+  std::int64_t seq = 0;
+  std::int64_t at_ms = 0;
+  std::string shop;
+  id_t customer_id = 0;
+  std::string segment;
+  bool joined = false;
+  std::string cause;  // the webhook id, "clock", "reload" or "import"
+};
+
+// A customer with counting orders and its lifetime spend (percentile structures).
+struct buyer {
+  std::string shop;
+  id_t customer_id = 0;
+  std::int64_t amount_spent_minor = 0;
+};
+
 }  // namespace store

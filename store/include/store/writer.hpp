@@ -107,6 +107,28 @@ class writer {
   // Recomputes the aggregates of every touched customer from its order rows.
   result<void> refresh_aggregates();
 
+  // Segment state, read and written inside the open transaction (the writer sees its own
+  // uncommitted rows). Ids are the stored (alias-resolved) ids of touched().
+  result<std::optional<customer_view>> customer(std::string_view shop, id_t customer_id);
+  result<std::vector<ledger_entry>> ledger(std::string_view shop, id_t customer_id);
+  result<std::vector<std::string>> memberships(std::string_view shop, id_t customer_id);
+  // Adds and removes memberships and appends one change-log entry per segment joined or left,
+  // in the order given (left first, then joined).
+  result<void> change_memberships(std::string_view shop, id_t customer_id,
+                                  const std::vector<std::string>& joined,
+                                  const std::vector<std::string>& left, std::string_view cause,
+                                  std::int64_t at_ms);
+  // The next moment time alone may change the customer's segments (nullopt: never).
+  result<void> set_next_change(std::string_view shop, id_t customer_id, std::optional<std::int64_t> at_ms);
+  // Customers whose next change is at or before `now_ms`, earliest first.
+  result<std::vector<customer_key>> due_customers(std::int64_t now_ms, int limit);
+  // The earliest next change of any customer (to arm the timer).
+  result<std::optional<std::int64_t>> earliest_next_change();
+  // Every customer after `after` (nullopt: from the start) in key order, `limit` at a time.
+  result<std::vector<customer_key>> customers_after(const std::optional<customer_key>& after, int limit);
+  // Every customer with at least one counting order, with its spend.
+  result<std::vector<buyer>> buyers();
+
   // Deletes dedup keys, raw bodies and change-log rows older than the retention allows.
   // Call inside a transaction. Returns the number of rows removed.
   result<std::int64_t> prune(std::int64_t now_ms, const retention& keep);

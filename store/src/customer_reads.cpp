@@ -1,0 +1,96 @@
+// Shared customer reads (see customer_reads.hpp).
+#include "customer_reads.hpp"
+
+#include "writer_impl.hpp"
+
+namespace store::detail {
+namespace {
+
+constexpr const char* customer_columns =
+    "SELECT shop, customer_id, email, phone, first_name, last_name, state, created_at_ms, tags, "
+    "amount_spent_minor, number_of_orders, first_order_at_ms, last_order_at_ms, "
+    "largest_order_minor, currency, shopify_amount_spent_minor, shopify_number_of_orders, "
+    "shopify_currency, updated_at_ms FROM customers ";
+
+customer_view customer_from_row(const query& q) {
+  customer_view c;
+  c.shop = q.text_at(0);
+  c.customer_id = q.id_at(1);
+  c.email = q.opt_text_at(2);
+  c.phone = q.opt_text_at(3);
+  c.first_name = q.opt_text_at(4);
+  c.last_name = q.opt_text_at(5);
+  c.state = q.opt_text_at(6);
+  c.created_at_ms = q.opt_int_at(7);
+  c.tags = split_tags(q.text_at(8));
+  c.totals.amount_spent_minor = q.int_at(9);
+  c.totals.number_of_orders = q.int_at(10);
+  c.totals.first_order_at_ms = q.opt_int_at(11);
+  c.totals.last_order_at_ms = q.opt_int_at(12);
+  c.totals.largest_order_minor = q.int_at(13);
+  c.totals.currency = q.text_at(14);
+  c.shopify_amount_spent_minor = q.opt_int_at(15);
+  c.shopify_number_of_orders = q.opt_int_at(16);
+  c.shopify_currency = q.opt_text_at(17);
+  c.updated_at_ms = q.int_at(18);
+  return c;
+}
+
+
+template <class Row, class Read>
+result<std::vector<Row>> collect(query& q, Read read) {
+  std::vector<Row> rows;
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) return rows;
+    rows.push_back(read(q));
+  }
+}
+
+}  // namespace
+
+result<std::optional<customer_view>> read_customer(connection& db, std::string_view shop, id_t customer_id) {
+  static const std::string sql = std::string(customer_columns) + "WHERE shop = ?1 AND customer_id = ?2";
+  auto s = db.prepare(sql.c_str());
+  if (!s) return s.error();
+  query q(*s);
+  q.bind_text(1, shop).bind_id(2, customer_id);
+  auto row = q.step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<customer_view>();
+  return std::optional<customer_view>(customer_from_row(q));
+}
+
+result<std::vector<customer_view>> read_customers_by_email(connection& db, std::string_view shop,
+                                                           std::string_view email) {
+  static const std::string sql =
+      std::string(customer_columns) + "WHERE shop = ?1 AND email_lower = ?2 ORDER BY customer_id";
+  auto s = db.prepare(sql.c_str());
+  if (!s) return s.error();
+  const std::string lower = ascii_lower(email);
+  query q(*s);
+  q.bind_text(1, shop).bind_text(2, lower);
+  return collect<customer_view>(q, customer_from_row);
+}
+
+result<std::vector<ledger_entry>> read_ledger(connection& db, std::string_view shop, id_t customer_id) {
+  auto s = db.prepare(
+      "SELECT order_id, processed_at_ms, net_amount_minor FROM orders WHERE shop = ?1 AND "
+      "customer_id = ?2 AND test = 0 AND cancelled_at_ms IS NULL AND financial_status != 'voided' "
+      "ORDER BY processed_at_ms, order_id");
+  if (!s) return s.error();
+  query q(*s);
+  q.bind_text(1, shop).bind_id(2, customer_id);
+  return collect<ledger_entry>(q, [](const query& r) { return ledger_entry{r.id_at(0), r.int_at(1), r.int_at(2)}; });
+}
+
+result<std::vector<std::string>> read_memberships(connection& db, std::string_view shop, id_t customer_id) {
+  auto s = db.prepare("SELECT segment FROM memberships WHERE shop = ?1 AND customer_id = ?2 ORDER BY segment");
+  if (!s) return s.error();
+  query q(*s);
+  q.bind_text(1, shop).bind_id(2, customer_id);
+  return collect<std::string>(q, [](const query& r) { return std::string(r.text_at(0)); });
+}
+
+}  // namespace store::detail

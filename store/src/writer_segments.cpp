@@ -1,0 +1,113 @@
+// The writer's segment bookkeeping: memberships, the change log, next-change times, and the
+// scans a reload or a percentile rebuild needs.
+#include "customer_reads.hpp"
+#include "writer_impl.hpp"
+
+namespace store {
+
+result<std::optional<customer_view>> writer::customer(std::string_view shop, id_t customer_id) {
+  return detail::read_customer(*impl_->db, shop, customer_id);
+}
+
+result<std::vector<ledger_entry>> writer::ledger(std::string_view shop, id_t customer_id) {
+  return detail::read_ledger(*impl_->db, shop, customer_id);
+}
+
+result<std::vector<std::string>> writer::memberships(std::string_view shop, id_t customer_id) {
+  return detail::read_memberships(*impl_->db, shop, customer_id);
+}
+
+result<void> writer::change_memberships(std::string_view shop, id_t customer_id,
+                                        const std::vector<std::string>& joined,
+                                        const std::vector<std::string>& left, std::string_view cause,
+                                        std::int64_t at_ms) {
+  auto log = impl_->stmt(
+      "INSERT INTO changes(at_ms, shop, customer_id, segment, joined, cause) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!log) return log.error();
+  auto change = [&](const std::string& segment, bool join) -> result<void> {
+    auto s = impl_->stmt(join ? "INSERT OR IGNORE INTO memberships(shop, customer_id, segment) VALUES(?1, ?2, ?3)"
+                              : "DELETE FROM memberships WHERE shop = ?1 AND customer_id = ?2 AND segment = ?3");
+    if (!s) return s.error();
+    {
+      detail::query q(*s);
+      STORE_TRY(q.bind_text(1, shop).bind_id(2, customer_id).bind_text(3, segment).run());
+    }
+    detail::query q(*log);
+    return q.bind_int(1, at_ms).bind_text(2, shop).bind_id(3, customer_id).bind_text(4, segment)
+        .bind_int(5, join ? 1 : 0).bind_text(6, cause).run();
+  };
+  for (const auto& segment : left) STORE_TRY(change(segment, false));
+  for (const auto& segment : joined) STORE_TRY(change(segment, true));
+  return {};
+}
+
+result<void> writer::set_next_change(std::string_view shop, id_t customer_id, std::optional<std::int64_t> at_ms) {
+  // Written only when it moves: the column is indexed.
+  auto s = impl_->stmt(
+      "UPDATE customers SET next_change_at_ms = ?3 WHERE shop = ?1 AND customer_id = ?2 AND "
+      "next_change_at_ms IS NOT ?3");
+  if (!s) return s.error();
+  detail::query q(*s);
+  return q.bind_text(1, shop).bind_id(2, customer_id).bind_opt_int(3, at_ms).run();
+}
+
+result<std::vector<customer_key>> writer::due_customers(std::int64_t now_ms, int limit) {
+  auto s = impl_->stmt(
+      "SELECT shop, customer_id FROM customers WHERE next_change_at_ms IS NOT NULL AND "
+      "next_change_at_ms <= ?1 ORDER BY next_change_at_ms LIMIT ?2");
+  if (!s) return s.error();
+  detail::query q(*s);
+  q.bind_int(1, now_ms).bind_int(2, limit);
+  std::vector<customer_key> due;
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) return due;
+    due.push_back({std::string(q.text_at(0)), q.id_at(1)});
+  }
+}
+
+result<std::optional<std::int64_t>> writer::earliest_next_change() {
+  auto s = impl_->stmt(
+      "SELECT next_change_at_ms FROM customers WHERE next_change_at_ms IS NOT NULL "
+      "ORDER BY next_change_at_ms LIMIT 1");
+  if (!s) return s.error();
+  detail::query q(*s);
+  auto row = q.step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(q.int_at(0));
+}
+
+result<std::vector<customer_key>> writer::customers_after(const std::optional<customer_key>& after, int limit) {
+  auto s = impl_->stmt(
+      "SELECT shop, customer_id FROM customers WHERE (shop, customer_id) > (?1, ?2) "
+      "ORDER BY shop, customer_id LIMIT ?3");
+  if (!s) return s.error();
+  detail::query q(*s);
+  if (after) q.bind_text(1, after->shop).bind_id(2, after->customer_id);
+  else q.bind_text(1, "").bind_int(2, INT64_MIN);
+  q.bind_int(3, limit);
+  std::vector<customer_key> keys;
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) return keys;
+    keys.push_back({std::string(q.text_at(0)), q.id_at(1)});
+  }
+}
+
+result<std::vector<buyer>> writer::buyers() {
+  auto s = impl_->stmt("SELECT shop, customer_id, amount_spent_minor FROM customers WHERE number_of_orders > 0");
+  if (!s) return s.error();
+  detail::query q(*s);
+  std::vector<buyer> out;
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    out.push_back({std::string(q.text_at(0)), q.id_at(1), q.int_at(2)});
+  }
+}
+
+}  // namespace store
