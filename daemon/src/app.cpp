@@ -10,6 +10,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -53,6 +54,17 @@ void drain(asio::io_context& net, asio::io_context& queries, asio::ip::tcp::acce
   });
 }
 
+// The wall clock, shifted by $SHOPSEGD_TEST_CLOCK_OFFSET_MS when set: integration tests start
+// the daemon "in the future" to see time-driven segment changes without waiting for them.
+std::function<std::int64_t()> clock_from_environment() {
+  std::int64_t offset = 0;
+  if (const char* v = std::getenv("SHOPSEGD_TEST_CLOCK_OFFSET_MS")) {
+    offset = std::strtoll(v, nullptr, 10);
+    spdlog::warn("clock: shifted by {} ms ($SHOPSEGD_TEST_CLOCK_OFFSET_MS, for tests only)", offset);
+  }
+  return [offset] { return now_ms() + offset; };
+}
+
 }  // namespace
 
 int run_daemon(const config& cfg) {
@@ -72,7 +84,7 @@ int run_daemon(const config& cfg) {
     return 1;
   }
 
-  ingest pipeline(*writer, cfg);
+  ingest pipeline(*writer, cfg, clock_from_environment());
   webhook_context hooks{cfg, webhook_gate(cfg), pipeline};
   asio::io_context net(1);
   asio::io_context queries(1);

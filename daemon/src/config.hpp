@@ -5,8 +5,12 @@
 #include <boost/system/result.hpp>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "rules/query.hpp"
 
 namespace shopsegd {
 
@@ -59,6 +63,28 @@ struct shop_config {
   int silence_alert_minutes = 60;
 };
 
+// Service attributes (priority, response_minutes, handler, ...): key -> JSON literal, in the
+// order the config lists them.
+using service_attributes = std::vector<std::pair<std::string, std::string>>;
+
+struct segment_config {
+  std::string name;
+  std::optional<int> tier;  // tiers are exclusive: the matching one with the lowest number wins
+  std::string query_text;
+  std::shared_ptr<const rules::query> query;
+  service_attributes service;
+};
+
+// A flag on single orders (SPEC §3 "Order flags"): the query tests the order's net `amount`.
+struct order_flag_config {
+  std::string name;
+  std::string query_text;
+  std::shared_ptr<const rules::query> query;
+  std::string tag;           // e.g. "[HIGH-VALUE ORDER]"
+  std::string escalate_to;   // e.g. "manager"
+  std::optional<int> within_minutes;
+};
+
 struct config {
   std::string source;  // file it was read from
   webhook_config webhook;
@@ -68,6 +94,8 @@ struct config {
   log_config log;
   std::map<std::string, std::string> default_service;  // key -> JSON literal
   std::vector<shop_config> shops;
+  std::vector<segment_config> segments;       // in config order
+  std::vector<order_flag_config> order_flags;  // in config order
 
   const shop_config* find_shop(std::string_view domain) const noexcept;
   bool uses_development_secret() const noexcept;

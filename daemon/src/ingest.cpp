@@ -27,7 +27,8 @@ std::string_view to_string(ingest_status s) noexcept {
   return "unknown";
 }
 
-ingest::ingest(store::writer& writer, const config& cfg) : writer_(writer), cfg_(cfg) {}
+ingest::ingest(store::writer& writer, const config& cfg, std::function<std::int64_t()> clock)
+    : writer_(writer), cfg_(cfg), clock_(std::move(clock)), segments_(cfg) {}
 
 ingest::~ingest() { stop(); }
 
@@ -54,20 +55,53 @@ void ingest::stop() {
 }
 
 void ingest::run() {
+  if (auto r = segments_.rebuild_ranks(writer_); !r)
+    spdlog::error("segments: loading spends for percentiles failed: {}", r.error().message());
+  run_clock(clock_());
   std::deque<job> batch;
   for (;;) {
     {
       std::unique_lock lock(mutex_);
-      // Wake at least once a minute so retention pruning runs on an idle daemon too.
-      wake_.wait_for(lock, std::chrono::seconds(60), [&] { return stopping_ || !queue_.empty(); });
+      // Wake for the next customer due on the clock, and at least once a minute so retention
+      // pruning runs on an idle daemon too.
+      wake_.wait_for(lock, wait_time(clock_()), [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty() && stopping_) return;
       batch.swap(queue_);
       depth_.store(0, std::memory_order_relaxed);
     }
-    maybe_prune(now_ms());
+    const std::int64_t now = clock_();
+    maybe_prune(now);
     if (!batch.empty()) commit_batch(batch);
     batch.clear();
+    if (next_due_ms_ && *next_due_ms_ <= clock_()) run_clock(clock_());
   }
+}
+
+std::chrono::milliseconds ingest::wait_time(std::int64_t now) {
+  std::int64_t wait = 60'000;
+  if (next_due_ms_) wait = std::clamp<std::int64_t>(*next_due_ms_ - now, 0, wait);
+  return std::chrono::milliseconds(wait);
+}
+
+void ingest::run_clock(std::int64_t now) {
+  constexpr int per_transaction = 1000;  // a tick never holds the writer for long
+  for (;;) {
+    store::result<evaluation_stats> stats = evaluation_stats{};
+    if (auto begun = writer_.begin(); !begun) stats = begun.error();
+    if (stats) stats = segments_.tick(writer_, now, per_transaction);
+    store::result<void> committed = stats ? writer_.commit() : store::result<void>(stats.error());
+    if (!committed) {
+      writer_.rollback();
+      spdlog::error("segments: clock re-evaluation failed: {}", committed.error().message());
+      next_due_ms_ = now + 60'000;  // retry in a minute
+      return;
+    }
+    counters_.clock_evaluations.fetch_add(stats->evaluated, std::memory_order_relaxed);
+    counters_.membership_changes.fetch_add(stats->changes, std::memory_order_relaxed);
+    if (stats->evaluated < per_transaction) break;
+  }
+  auto next = writer_.earliest_next_change();
+  next_due_ms_ = next ? *next : std::optional<std::int64_t>(now + 60'000);
 }
 
 ingest_status ingest::apply_one(job& j, bool& erased) {
@@ -98,8 +132,20 @@ void ingest::commit_batch(std::deque<job>& batch) {
   ingest_status failure = ingest_status::committed;
   try {
     if (auto r = writer_.begin(); !r) throw boost::system::system_error(r.error());
-    for (auto& j : batch) j.status = apply_one(j, erased);
+    // Each customer is re-evaluated with the webhook id of the first delivery that touched it.
+    std::vector<evaluation_request> requests;
+    for (auto& j : batch) {
+      j.status = apply_one(j, erased);
+      const auto& touched = writer_.touched();
+      for (std::size_t i = requests.size(); i < touched.size(); ++i) requests.push_back({touched[i], j.d.webhook_id});
+    }
     if (auto r = writer_.refresh_aggregates(); !r) throw boost::system::system_error(r.error());
+    auto evaluated = segments_.evaluate(writer_, requests, clock_());
+    if (!evaluated) throw boost::system::system_error(evaluated.error());
+    counters_.evaluations.fetch_add(evaluated->evaluated, std::memory_order_relaxed);
+    if (evaluated->earliest_next_change && (!next_due_ms_ || *evaluated->earliest_next_change < *next_due_ms_))
+      next_due_ms_ = evaluated->earliest_next_change;
+    counters_.membership_changes.fetch_add(evaluated->changes, std::memory_order_relaxed);
     if (auto r = writer_.commit(); !r) throw boost::system::system_error(r.error());
   } catch (const boost::system::system_error& e) {
     // Nothing of the batch is stored: every delivery in it is answered 503 and Shopify retries.

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <optional>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -12,6 +14,7 @@
 #include <thread>
 
 #include "config.hpp"
+#include "segments.hpp"
 #include "store/writer.hpp"
 #include "webhook.hpp"
 
@@ -34,6 +37,9 @@ struct ingest_counters {
   std::atomic<std::uint64_t> stale{0};
   std::atomic<std::uint64_t> quarantined{0};
   std::atomic<std::uint64_t> failures{0};
+  std::atomic<std::uint64_t> evaluations{0};       // customers evaluated after deliveries
+  std::atomic<std::uint64_t> clock_evaluations{0};  // customers evaluated because time passed
+  std::atomic<std::uint64_t> membership_changes{0};
 };
 
 class ingest {
@@ -41,7 +47,8 @@ class ingest {
   // Runs on the writer thread after the commit; must not block (post to an executor).
   using completion = std::function<void(ingest_status)>;
 
-  ingest(store::writer& writer, const config& cfg);
+  // `clock` gives Unix milliseconds (injectable so tests can travel in time).
+  ingest(store::writer& writer, const config& cfg, std::function<std::int64_t()> clock);
   ~ingest();
   ingest(const ingest&) = delete;
   ingest& operator=(const ingest&) = delete;
@@ -66,9 +73,17 @@ class ingest {
   void commit_batch(std::deque<job>& batch);
   ingest_status apply_one(job& j, bool& erased);
   void maybe_prune(std::int64_t now_ms);
+  // Re-evaluates the customers whose next change time has come; returns when none is due.
+  void run_clock(std::int64_t now_ms);
+  // Recomputes every customer's memberships in batches (start-up after a segment change).
+  void recompute_all(const std::string& cause);
+  std::chrono::milliseconds wait_time(std::int64_t now_ms);
 
   store::writer& writer_;
   const config& cfg_;
+  std::function<std::int64_t()> clock_;
+  segment_engine segments_;
+  std::optional<std::int64_t> next_due_ms_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<job> queue_;

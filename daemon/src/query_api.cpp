@@ -2,12 +2,15 @@
 // (store_failure); a 500 body never shows internals.
 #include "query_api.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <vector>
 
 #include "ingest.hpp"
 #include "json.hpp"
 #include "render.hpp"
+#include "rules/evaluate.hpp"
+#include "segments.hpp"
 #include "shopify/timestamp.hpp"
 
 namespace shopsegd {
@@ -103,6 +106,8 @@ response query_api::dispatch(const http::request<http::string_body>& req, access
   static const std::vector<route> routes = {
       {http::verb::get, {"v1", "customers", "{}", "{}"}, false, &query_api::customer},
       {http::verb::get, {"v1", "customers", "{}"}, false, &query_api::customers_by_email},
+      {http::verb::get, {"v1", "customers", "{}", "{}", "explain"}, false, &query_api::explain},
+      {http::verb::get, {"v1", "changes"}, false, &query_api::changes},
       {http::verb::get, {"v1", "orders", "{}", "{}"}, false, &query_api::order},
       {http::verb::get, {"v1", "quarantine"}, true, &query_api::quarantine},
       {http::verb::get, {"v1", "health"}, false, &query_api::health},
@@ -149,16 +154,28 @@ response query_api::dispatch(const http::request<http::string_body>& req, access
   return ctx.fail(http::status::not_found, "not_found", "no such route");
 }
 
+namespace {
+// Ends the reader's snapshot however a handler returns.
+struct snapshot {
+  store::reader& r;
+  ~snapshot() { r.end(); }
+};
+}  // namespace
+
 response query_api::customer(const context& c) {
   auto id = parse_id(c.params[1]);
   if (!id) return c.fail(http::status::bad_request, "bad_id", "customer id must be an unsigned 64-bit integer");
+  if (auto b = reader_->begin(); !b) return c.store_failure(b.error());
+  snapshot held{*reader_};
   auto found = reader_->customer(c.params[0], *id);
   if (!found) return c.store_failure(found.error());
   if (!*found) return c.fail(http::status::not_found, "not_found", "no such customer");
   auto as_of = reader_->last_event_at(c.params[0]);
   if (!as_of) return c.store_failure(as_of.error());
+  auto memberships = reader_->memberships(c.params[0], (*found)->customer_id);
+  if (!memberships) return c.store_failure(memberships.error());
   json_writer w;
-  render_customer(w, **found, cfg_, *as_of);
+  render_customer(w, **found, cfg_, *as_of, *memberships);
   return c.ok(w.take());
 }
 
@@ -166,14 +183,91 @@ response query_api::customers_by_email(const context& c) {
   auto email = c.arg("email");
   if (!email || email->empty())
     return c.fail(http::status::bad_request, "missing_email", "give ?email=ADDRESS");
+  if (auto b = reader_->begin(); !b) return c.store_failure(b.error());
+  snapshot held{*reader_};
   auto found = reader_->customers_by_email(c.params[0], *email);
   if (!found) return c.store_failure(found.error());
   auto as_of = reader_->last_event_at(c.params[0]);
   if (!as_of) return c.store_failure(as_of.error());
   json_writer w;
   w.begin_object().key("customers").begin_array();
-  for (const auto& customer : *found) render_customer(w, customer, cfg_, *as_of);
+  for (const auto& customer : *found) {
+    auto memberships = reader_->memberships(c.params[0], customer.customer_id);
+    if (!memberships) return c.store_failure(memberships.error());
+    render_customer(w, customer, cfg_, *as_of, *memberships);
+  }
   w.end_array().end_object();
+  return c.ok(w.take());
+}
+
+response query_api::explain(const context& c) {
+  auto id = parse_id(c.params[1]);
+  if (!id) return c.fail(http::status::bad_request, "bad_id", "customer id must be an unsigned 64-bit integer");
+  auto name = c.arg("segment");
+  const segment_config* segment = nullptr;
+  for (const auto& s : cfg_.segments)
+    if (name && s.name == *name) segment = &s;
+  if (!segment) return c.fail(http::status::not_found, "unknown_segment", "give ?segment=NAME of a configured segment");
+  if (auto b = reader_->begin(); !b) return c.store_failure(b.error());
+  snapshot held{*reader_};
+  auto found = reader_->customer(c.params[0], *id);
+  if (!found) return c.store_failure(found.error());
+  if (!*found) return c.fail(http::status::not_found, "not_found", "no such customer");
+  auto ledger = reader_->ledger(c.params[0], *id);
+  if (!ledger) return c.store_failure(ledger.error());
+  std::optional<rules::percentile_fact> percentile;
+  if ((*found)->totals.number_of_orders > 0) {
+    auto p = reader_->spend_rank(c.params[0], (*found)->totals.amount_spent_minor);
+    if (!p) return c.store_failure(p.error());
+    percentile = rules::percentile_fact{p->first, p->second};
+  }
+  auto memberships = reader_->memberships(c.params[0], *id);
+  if (!memberships) return c.store_failure(memberships.error());
+  const calendar days(cfg_);
+  const std::int64_t now = now_ms();
+  const auto facts = facts_of(**found, *ledger, days, percentile);
+  const auto e = rules::explain(*segment->query, facts, days.day_of(c.params[0], now));
+  json_writer w;
+  w.begin_object().field("shop", c.params[0]).field("id", (*found)->customer_id);
+  w.field("segment", segment->name).field("query", segment->query_text);
+  w.field("matches", e.matched);
+  const bool member = std::find(memberships->begin(), memberships->end(), segment->name) != memberships->end();
+  w.field("member", member);  // a tier segment that matches is a membership only if it wins
+  w.field("today", rules::format_day(days.day_of(c.params[0], now)));
+  w.key("clauses").begin_array();
+  for (const auto& clause : e.clauses) {
+    w.begin_object().field("clause", clause.clause).field("saw", clause.saw).field("held", clause.held);
+    w.field("line", clause.at.line).field("column", clause.at.column).end_object();
+  }
+  w.end_array().end_object();
+  return c.ok(w.take());
+}
+
+response query_api::changes(const context& c) {
+  std::int64_t after = 0;
+  if (auto a = c.arg("after")) {
+    auto v = parse_id(*a);
+    if (!v) return c.fail(http::status::bad_request, "bad_after", "after must be a change sequence number");
+    after = static_cast<std::int64_t>(*v);
+  }
+  int limit = 1000;
+  if (auto l = c.arg("limit")) {
+    auto v = parse_id(*l);
+    if (!v || *v == 0 || *v > 10000) return c.fail(http::status::bad_request, "bad_limit", "limit must be 1 to 10000");
+    limit = static_cast<int>(*v);
+  }
+  auto entries = reader_->changes(after, limit);
+  if (!entries) return c.store_failure(entries.error());
+  json_writer w;
+  w.begin_object().key("changes").begin_array();
+  std::int64_t last = after;
+  for (const auto& e : *entries) {
+    w.begin_object().field("seq", e.seq).field("at", shopify::format_timestamp_ms(e.at_ms));
+    w.field("shop", e.shop).field("customer_id", e.customer_id).field("segment", e.segment);
+    w.field("change", e.joined ? "joined" : "left").field("cause", e.cause).end_object();
+    last = e.seq;
+  }
+  w.end_array().field("last_seq", last).end_object();
   return c.ok(w.take());
 }
 

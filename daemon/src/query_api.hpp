@@ -35,6 +35,8 @@ class query_api {
                                              access rights);
   http::response<http::string_body> customer(const context& c);
   http::response<http::string_body> customers_by_email(const context& c);
+  http::response<http::string_body> explain(const context& c);
+  http::response<http::string_body> changes(const context& c);
   http::response<http::string_body> order(const context& c);
   http::response<http::string_body> quarantine(const context& c);
   http::response<http::string_body> health(const context& c);

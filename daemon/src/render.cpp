@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 
+#include "segments.hpp"
 #include "shopify/money.hpp"
 #include "shopify/timestamp.hpp"
 
@@ -56,7 +57,7 @@ std::string local_day(std::int64_t epoch_ms, const std::string& timezone) {
 }
 
 void render_customer(json_writer& w, const store::customer_view& c, const config& cfg,
-                     std::optional<std::int64_t> as_of_ms) {
+                     std::optional<std::int64_t> as_of_ms, const std::vector<std::string>& memberships) {
   const std::string tz = shop_timezone(cfg, c.shop);
   const auto& t = c.totals;
   const int exponent = shopify::currency_exponent(t.currency);
@@ -76,11 +77,13 @@ void render_customer(json_writer& w, const store::customer_view& c, const config
   optional_day(w, "first_order_date", t.first_order_at_ms, tz);
   optional_day(w, "last_order_date", t.last_order_at_ms, tz);
   w.field("largest_order_amount", shopify::format_money(t.largest_order_minor, exponent));
-  // Segments arrive with the rules engine; until then no customer has a tier.
-  w.key("tier").null();
-  w.key("segments").begin_array().end_array();
+  const customer_segments seg = resolve_segments(cfg, memberships);
+  w.field("tier", seg.tier);
+  w.key("segments").begin_array();
+  for (const auto& name : seg.segments) w.value(name);
+  w.end_array();
   w.key("service").begin_object();
-  for (const auto& [k, literal] : cfg.default_service) w.key(k).raw(literal);
+  for (const auto& [k, literal] : seg.service) w.key(k).raw(literal);
   w.end_object();
   w.key("shopify_amount_spent");
   if (c.shopify_amount_spent_minor)

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "config.hpp"
 #include "json.hpp"
@@ -14,8 +16,10 @@ namespace shopsegd {
 // "YYYY-MM-DD" of an instant in the IANA zone `timezone` (UTC when unknown).
 std::string local_day(std::int64_t epoch_ms, const std::string& timezone);
 
+// `memberships` are the customer's stored segment memberships (tier, segments and the merged
+// service attributes are derived from them and the config).
 void render_customer(json_writer& w, const store::customer_view& c, const config& cfg,
-                     std::optional<std::int64_t> as_of_ms);
+                     std::optional<std::int64_t> as_of_ms, const std::vector<std::string>& memberships);
 void render_order(json_writer& w, const store::order_view& o, const config& cfg);
 
 }  // namespace shopsegd

@@ -15,7 +15,7 @@ struct attribute_row {
   value_type type;
 };
 
-constexpr std::array<attribute_row, 10> attributes = {{
+constexpr std::array<attribute_row, 11> attributes = {{
     {"amount_spent", attribute::amount_spent, value_type::money},
     {"number_of_orders", attribute::number_of_orders, value_type::number},
     {"first_order_date", attribute::first_order_date, value_type::date},
@@ -26,6 +26,7 @@ constexpr std::array<attribute_row, 10> attributes = {{
     {"customer_account_status", attribute::customer_account_status, value_type::text},
     {"amount_spent_percentile", attribute::amount_spent_percentile, value_type::number},
     {"largest_order_amount", attribute::largest_order_amount, value_type::money},
+    {"amount", attribute::order_amount, value_type::money},
 }};
 
 // Shopify segment attributes and functions outside shopseg's subset (SPEC §3): refused by name.

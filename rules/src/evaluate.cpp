@@ -122,6 +122,9 @@ std::optional<number_fact> number_of(attribute a, const customer_facts& f) {
     case attribute::amount_spent_percentile:
       if (!f.percentile || f.percentile->buyers <= 0) return std::nullopt;
       return number_fact{wide(100) * f.percentile->less, 0, f.percentile->buyers};
+    case attribute::order_amount:
+      if (!f.order_amount_minor) return std::nullopt;
+      return number_fact{*f.order_amount_minor, f.currency_exponent};
     default: return std::nullopt;
   }
 }

@@ -25,8 +25,8 @@ struct parse_failure {
 
 class parser {
  public:
-  parser(std::vector<token> tokens, std::string_view text, position start)
-      : tokens_(std::move(tokens)), text_(text), start_(start) {}
+  parser(std::vector<token> tokens, std::string_view text, position start, subject about)
+      : tokens_(std::move(tokens)), text_(text), start_(start), about_(about) {}
 
   std::unique_ptr<expression> parse_query() {
     if (peek().kind == token_kind::end) fail(peek(), "the query is empty");
@@ -116,8 +116,26 @@ class parser {
     };
     const std::size_t from = offset(tokens_[first].at);
     const std::size_t to = offset(tokens_[last].at);
-    std::string s(text_.substr(from, to - from));
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\t' || s.back() == '\r')) s.pop_back();
+    // Comments dropped and whitespace runs (line breaks included) made single spaces.
+    std::string s;
+    char quote = 0;
+    const std::string_view raw = text_.substr(from, to - from);
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      const char ch = raw[i];
+      if (!quote && ch == '-' && i + 1 < raw.size() && raw[i + 1] == '-') {
+        while (i < raw.size() && raw[i] != '\n') ++i;
+        if (!s.empty() && s.back() != ' ') s += ' ';
+        continue;
+      }
+      if (quote && ch == quote) quote = 0;
+      else if (!quote && (ch == '\'' || ch == '"')) quote = ch;
+      if (!quote && (ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r')) {
+        if (!s.empty() && s.back() != ' ') s += ' ';
+        continue;
+      }
+      s += ch;
+    }
+    while (!s.empty() && s.back() == ' ') s.pop_back();
     return s;
   }
 
@@ -125,9 +143,13 @@ class parser {
     const token& name = peek();
     if (name.kind != token_kind::identifier) fail(name, "expected an attribute name, found " + describe(name));
     if (auto why = detail::unsupported(name.text)) fail(name, *why);
+    if (about_ == subject::order && name.text != "amount")
+      fail(name, "an order flag tests the order's net amount only: use 'amount', not '" + name.text + "'");
     if (name.text == "orders_placed") return parse_orders_placed();
     auto attr = detail::find_attribute(name.text);
     if (!attr) fail(name, "unknown attribute '" + name.text + "'" + detail::suggestion(name.text));
+    if (*attr == attribute::order_amount && about_ == subject::customer)
+      fail(name, "'amount' is an order's amount (order flags); for customers use amount_spent, largest_order_amount or orders_placed MATCHES (amount ...)");
     next();
     condition c;
     c.attr = *attr;
@@ -281,6 +303,7 @@ class parser {
   std::vector<token> tokens_;
   std::string_view text_;
   position start_;
+  subject about_;
   std::size_t pos_ = 0;
 };
 
@@ -303,7 +326,8 @@ void collect_thresholds(const expression& e, std::vector<decimal>& out) {
 
 }  // namespace
 
-boost::system::result<query, parse_errors> parse(std::string_view text, const source_location& where) {
+boost::system::result<query, parse_errors> parse(std::string_view text, const source_location& where,
+                                                 subject about) {
   auto tokens = detail::tokenize(text, where.start);
   auto report = [&](position at, const std::string& what) {
     return parse_errors{{where.file + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + ": " + what}};
@@ -320,7 +344,7 @@ boost::system::result<query, parse_errors> parse(std::string_view text, const so
     }
   }
   try {
-    parser p(std::move(tokens), text, where.start);
+    parser p(std::move(tokens), text, where.start, about);
     query q;
     q.root = p.parse_query();
     q.source = std::string(text);

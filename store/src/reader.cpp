@@ -37,6 +37,12 @@ reader::~reader() = default;
 
 std::vector<statement_plan> reader::query_plans() { return impl_->db->query_plans(); }
 
+result<void> reader::begin() { return impl_->db->exec("BEGIN"); }
+
+void reader::end() noexcept {
+  if (!sqlite3_get_autocommit(impl_->db->handle())) (void)impl_->db->exec("COMMIT");
+}
+
 result<std::optional<customer_view>> reader::customer(std::string_view shop, id_t customer_id) {
   auto resolved = impl_->resolve_alias(shop, customer_id);
   if (!resolved) return resolved.error();
@@ -75,6 +81,18 @@ result<std::vector<membership_change>> reader::changes(std::int64_t after_seq, i
     out.push_back({q.int_at(0), q.int_at(1), std::string(q.text_at(2)), q.id_at(3),
                    std::string(q.text_at(4)), q.int_at(5) != 0, std::string(q.text_at(6))});
   }
+}
+
+result<std::pair<std::int64_t, std::int64_t>> reader::spend_rank(std::string_view shop, std::int64_t amount_minor) {
+  auto s = impl_->db->prepare(
+      "SELECT coalesce(sum(amount_spent_minor < ?2), 0), count(*) FROM customers WHERE shop = ?1 AND "
+      "number_of_orders > 0");
+  if (!s) return s.error();
+  detail::query q(*s);
+  q.bind_text(1, shop).bind_int(2, amount_minor);
+  auto row = q.step();
+  if (!row) return row.error();
+  return std::pair<std::int64_t, std::int64_t>(q.int_at(0), q.int_at(1));
 }
 
 result<std::int64_t> reader::last_change_seq() { return impl_->db->scalar("SELECT coalesce(max(seq), 0) FROM changes"); }

@@ -247,3 +247,19 @@ TEST_CASE("tiers are exclusive: the matching tier with the lowest number wins") 
   CHECK_FALSE(none.tier.has_value());
   CHECK(none.segments.empty());
 }
+
+TEST_CASE("order flags test the order's net amount only") {
+  auto flag = rules::parse("amount > 5000 AND amount <= 10000", {"t.toml", {1, 1}}, rules::subject::order);
+  REQUIRE(flag.has_value());
+  rules::customer_facts order;
+  order.order_amount_minor = 750'000;
+  CHECK(rules::matches(*flag, order, today));
+  order.order_amount_minor = 1'000'001;
+  CHECK_FALSE(rules::matches(*flag, order, today));
+  auto wrong = rules::parse("amount_spent > 5", {"t.toml", {1, 1}}, rules::subject::order);
+  REQUIRE_FALSE(wrong.has_value());
+  CHECK(wrong.error().messages.front() == "t.toml:1:1: an order flag tests the order's net amount only: use 'amount', not 'amount_spent'");
+  auto customer = rules::parse("amount > 5", {"t.toml", {1, 1}});
+  REQUIRE_FALSE(customer.has_value());
+  CHECK(customer.error().messages.front().find("'amount' is an order's amount") != std::string::npos);
+}

@@ -148,3 +148,9 @@ TEST_CASE("every error class reads file:line:col: message") {
 TEST_CASE("error positions count lines and columns of the file") {
   CHECK(error_of("number_of_orders > 1\n   AND amount_spnt > 2", at(7, 10)).rfind("shop.toml:8:8: unknown attribute", 0) == 0);
 }
+
+TEST_CASE("a clause's text drops comments and folds line breaks") {
+  auto q = rules::parse("number_of_orders >= 1   -- at least one\n  AND customer_tags\n CONTAINS 'a -- b'", {"t", {1, 1}}).value();
+  CHECK(q.root->children[0]->leaf.text == "number_of_orders >= 1");
+  CHECK(q.root->children[1]->leaf.text == "customer_tags CONTAINS 'a -- b'");
+}

@@ -36,6 +36,7 @@ struct customer_facts {
   std::optional<std::string> account_status;        // upper-case: ENABLED, DISABLED, INVITED, DECLINED
   std::optional<percentile_fact> percentile;        // NULL without counting orders
   std::vector<order_fact> orders;                   // counting orders only, any order
+  std::optional<std::int64_t> order_amount_minor;   // order flags: the order's net amount
 };
 
 }  // namespace rules

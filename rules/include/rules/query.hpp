@@ -49,7 +49,12 @@ enum class attribute {
   customer_account_status,
   amount_spent_percentile,
   largest_order_amount,
+  order_amount,  // `amount` in an order flag: the order's net amount
 };
+
+// What a query is about: a customer (segments) or a single order (order flags, whose only
+// attribute is the order's net `amount`).
+enum class subject { customer, order };
 
 enum class comparison { eq, ne, lt, le, gt, ge };
 
@@ -105,7 +110,8 @@ struct parse_errors {
 
 // Parses `text`. Constructs of Shopify's language outside the subset (products_purchased,
 // shopify_email.opened, rfm_group, ...) are rejected by name.
-boost::system::result<query, parse_errors> parse(std::string_view text, const source_location& where);
+boost::system::result<query, parse_errors> parse(std::string_view text, const source_location& where,
+                                                 subject about = subject::customer);
 
 // The distinct `amount_spent_percentile` thresholds the query compares with (for the daemon's
 // percentile tracking), as exact decimals.

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "store/errors.hpp"
@@ -21,6 +22,11 @@ class reader {
   reader(const reader&) = delete;
   reader& operator=(const reader&) = delete;
 
+  // A read transaction: every read until end() sees one snapshot (a customer and its
+  // memberships from the same commit). end() is safe without a begin().
+  result<void> begin();
+  void end() noexcept;
+
   // The customer, following a merge alias to the kept customer. nullopt: unknown or erased.
   result<std::optional<customer_view>> customer(std::string_view shop, id_t customer_id);
   // Customers whose email matches case-insensitively.
@@ -29,6 +35,9 @@ class reader {
   result<std::vector<ledger_entry>> ledger(std::string_view shop, id_t customer_id);
   // Current segment memberships by name (following a merge alias).
   result<std::vector<std::string>> memberships(std::string_view shop, id_t customer_id);
+  // (buyers of the shop who spent less than amount_minor, buyers of the shop): the
+  // amount_spent_percentile of that spend. Walks the shop's customers (for explain only).
+  result<std::pair<std::int64_t, std::int64_t>> spend_rank(std::string_view shop, std::int64_t amount_minor);
   // Change-log entries with seq > after_seq, oldest first, at most `limit`.
   result<std::vector<membership_change>> changes(std::int64_t after_seq, int limit);
   // The newest change-log sequence number (0 when empty).

@@ -1,0 +1,213 @@
+// Segment evaluation on the writer thread. Facts are read through the writer's own connection
+// so they include the rows of the transaction being built: a 200 is sent only after the
+// commit that also holds the new memberships.
+#include "segments.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "shopify/money.hpp"
+
+namespace shopsegd {
+namespace {
+
+std::optional<std::string> email_domain(const std::optional<std::string>& email) {
+  if (!email) return std::nullopt;
+  auto at = email->rfind('@');
+  if (at == std::string::npos || at + 1 == email->size()) return std::nullopt;
+  std::string domain = email->substr(at + 1);
+  for (char& c : domain) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return domain;
+}
+
+std::optional<std::string> upper(const std::optional<std::string>& s) {
+  if (!s || s->empty()) return std::nullopt;
+  std::string out = *s;
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+void collect_thresholds(const rules::query& q, std::vector<rules::decimal>& out) {
+  for (const auto& d : rules::percentile_thresholds(q)) {
+    const bool seen = std::any_of(out.begin(), out.end(), [&](const rules::decimal& e) {
+      return e.mantissa == d.mantissa && e.scale == d.scale;
+    });
+    if (!seen) out.push_back(d);
+  }
+}
+
+}  // namespace
+
+rules::customer_facts facts_of(const store::customer_view& c, const std::vector<store::ledger_entry>& ledger,
+                               const calendar& days, std::optional<rules::percentile_fact> percentile) {
+  rules::customer_facts f;
+  f.currency_exponent = shopify::currency_exponent(c.totals.currency);
+  f.amount_spent_minor = c.totals.amount_spent_minor;
+  f.number_of_orders = c.totals.number_of_orders;
+  if (c.totals.first_order_at_ms) f.first_order_day = days.day_of(c.shop, *c.totals.first_order_at_ms);
+  if (c.totals.last_order_at_ms) f.last_order_day = days.day_of(c.shop, *c.totals.last_order_at_ms);
+  if (c.created_at_ms) f.added_day = days.day_of(c.shop, *c.created_at_ms);
+  if (c.totals.number_of_orders > 0) {
+    f.largest_order_minor = c.totals.largest_order_minor;
+    f.percentile = percentile;
+  }
+  f.tags = c.tags;
+  f.email_domain = email_domain(c.email);
+  f.account_status = upper(c.state);
+  f.orders.reserve(ledger.size());
+  for (const auto& e : ledger) f.orders.push_back({days.day_of(c.shop, e.processed_at_ms), e.net_amount_minor});
+  return f;
+}
+
+segment_engine::segment_engine(const config& cfg) : cfg_(cfg), days_(cfg) {
+  std::vector<rules::decimal> literals;
+  for (const auto& s : cfg.segments)
+    if (s.query) collect_thresholds(*s.query, literals);
+  for (const auto& d : literals) {
+    thresholds_.push_back({d, false});
+    thresholds_.push_back({d, true});
+  }
+}
+
+store::result<void> segment_engine::rebuild_ranks(store::writer& w) {
+  if (thresholds_.empty()) return {};
+  auto buyers = w.buyers();
+  if (!buyers) return buyers.error();
+  for (const auto& b : *buyers) ranks_.set(b.shop, b.customer_id, b.amount_spent_minor);
+  return {};
+}
+
+std::vector<std::optional<std::int64_t>> segment_engine::boundaries(const std::string& shop) const {
+  std::vector<std::optional<std::int64_t>> out;
+  for (const auto& t : thresholds_) out.push_back(ranks_.boundary(shop, t.value, t.strict));
+  return out;
+}
+
+store::result<bool> segment_engine::evaluate_one(store::writer& w, const store::customer_key& key,
+                                                 const std::string& cause, std::int64_t now_ms,
+                                                 evaluation_stats& stats) {
+  auto customer = w.customer(key.shop, key.customer_id);
+  if (!customer) return {boost::system::in_place_error, customer.error()};
+  std::vector<std::string> now_in;
+  std::optional<std::int64_t> next_at;
+  bool spend_moved = false;
+  if (*customer) {
+    auto ledger = w.ledger(key.shop, key.customer_id);
+    if (!ledger) return {boost::system::in_place_error, ledger.error()};
+    const auto& c = **customer;
+    std::optional<rules::percentile_fact> percentile;
+    if (!thresholds_.empty()) {
+      spend_moved = ranks_.set(key.shop, key.customer_id,
+                               c.totals.number_of_orders > 0 ? std::optional(c.totals.amount_spent_minor) : std::nullopt);
+      percentile = ranks_.percentile(key.shop, c.totals.amount_spent_minor);
+    }
+    const auto facts = facts_of(c, *ledger, days_, percentile);
+    const rules::day today = days_.day_of(key.shop, now_ms);
+    const auto& defs = cfg_.segments;
+    std::vector<std::size_t> matched;
+    std::optional<std::size_t> tier;
+    for (std::size_t i = 0; i < defs.size(); ++i) {
+      if (!rules::matches(*cfg_.segments[i].query, facts, today)) continue;
+      if (defs[i].tier && (!tier || *defs[i].tier < *defs[*tier].tier)) tier = i;
+      matched.push_back(i);
+    }
+    for (std::size_t i : matched)
+      if (!defs[i].tier || tier == i) now_in.push_back(defs[i].name);
+    std::optional<rules::day> next;
+    for (const auto& s : cfg_.segments) {
+      auto d = rules::next_change(*s.query, facts, today);
+      if (d && (!next || *d < *next)) next = d;
+    }
+    if (next) next_at = days_.start_of(key.shop, *next);
+  } else if (!thresholds_.empty()) {
+    spend_moved = ranks_.set(key.shop, key.customer_id, std::nullopt);
+  }
+  ++stats.evaluated;
+  auto was_in = w.memberships(key.shop, key.customer_id);
+  if (!was_in) return {boost::system::in_place_error, was_in.error()};
+  std::sort(now_in.begin(), now_in.end());
+  std::vector<std::string> joined, left;
+  std::set_difference(now_in.begin(), now_in.end(), was_in->begin(), was_in->end(), std::back_inserter(joined));
+  std::set_difference(was_in->begin(), was_in->end(), now_in.begin(), now_in.end(), std::back_inserter(left));
+  if (!joined.empty() || !left.empty()) {
+    if (auto r = w.change_memberships(key.shop, key.customer_id, joined, left, cause, now_ms); !r) return {boost::system::in_place_error, r.error()};
+    stats.changes += joined.size() + left.size();
+  }
+  if (*customer) {
+    if (auto r = w.set_next_change(key.shop, key.customer_id, next_at); !r) return {boost::system::in_place_error, r.error()};
+    if (next_at && (!stats.earliest_next_change || *next_at < *stats.earliest_next_change))
+      stats.earliest_next_change = next_at;
+  }
+  return spend_moved;
+}
+
+store::result<evaluation_stats> segment_engine::evaluate(store::writer& w, const std::vector<evaluation_request>& requests,
+                                                         std::int64_t now_ms) {
+  evaluation_stats stats;
+  if (cfg_.segments.empty()) return stats;
+  // Percentile boundaries before this batch moved any spend, per shop touched.
+  std::map<std::string, std::vector<std::optional<std::int64_t>>> before;
+  if (!thresholds_.empty())
+    for (const auto& r : requests) before.try_emplace(r.key.shop, boundaries(r.key.shop));
+  std::set<store::customer_key> done;
+  std::map<std::string, std::string> moved;  // shop -> cause of its last spend change
+  for (const auto& r : requests) {
+    if (!done.insert(r.key).second) continue;
+    auto spend_moved = evaluate_one(w, r.key, r.cause, now_ms, stats);
+    if (!spend_moved) return spend_moved.error();
+    if (*spend_moved) moved[r.key.shop] = r.cause;
+  }
+  // A moved boundary flips exactly the buyers whose spend lies between the old and new one.
+  for (const auto& [shop, cause] : moved) {
+    const auto after = boundaries(shop);
+    const auto& old = before[shop];
+    for (std::size_t i = 0; i < after.size(); ++i) {
+      if (old[i] == after[i]) continue;
+      constexpr auto lowest = std::numeric_limits<std::int64_t>::min();
+      const std::int64_t a = old[i].value_or(lowest), b = after[i].value_or(lowest);
+      for (store::id_t id : ranks_.between(shop, std::min(a, b), std::max(a, b))) {
+        if (!done.insert({shop, id}).second) continue;
+        auto r = evaluate_one(w, {shop, id}, cause, now_ms, stats);
+        if (!r) return r.error();
+        ++stats.by_percentile;
+      }
+    }
+  }
+  return stats;
+}
+
+store::result<evaluation_stats> segment_engine::tick(store::writer& w, std::int64_t now_ms, int limit) {
+  auto due = w.due_customers(now_ms, limit);
+  if (!due) return due.error();
+  std::vector<evaluation_request> requests;
+  requests.reserve(due->size());
+  for (auto& key : *due) requests.push_back({std::move(key), "clock"});
+  return evaluate(w, requests, now_ms);
+}
+
+customer_segments resolve_segments(const config& cfg, const std::vector<std::string>& memberships) {
+  customer_segments out;
+  std::vector<const segment_config*> in;
+  for (const auto& s : cfg.segments) {
+    if (std::find(memberships.begin(), memberships.end(), s.name) == memberships.end()) continue;
+    out.segments.push_back(s.name);
+    in.push_back(&s);
+    if (s.tier) out.tier = s.name;
+  }
+  auto add = [&](const service_attributes& attrs) {
+    for (const auto& [k, v] : attrs) {
+      const bool seen = std::any_of(out.service.begin(), out.service.end(), [&](const auto& e) { return e.first == k; });
+      if (!seen) out.service.emplace_back(k, v);
+    }
+  };
+  for (const auto* s : in)
+    if (s->tier) add(s->service);
+  for (const auto* s : in)
+    if (!s->tier) add(s->service);
+  for (const auto& [k, v] : cfg.default_service) add({{k, v}});
+  return out;
+}
+
+}  // namespace shopsegd
