@@ -94,6 +94,37 @@ class Model:
             "largest_order_amount": _money(max(r["cents"] for r in rows)),
         }
 
+    # The segments of SEGMENTS_TOML (test_reference_model.py), evaluated the plain way.
+    def segments(self, cid):
+        a = self.aggregates(cid)
+        if a["number_of_orders"] == 0:
+            return None, set()
+        spent = _cents(a["amount_spent"])
+        largest = _cents(a["largest_order_amount"])
+        n = a["number_of_orders"]
+        rows = [r for r in self.orders.values() if r["customer_id"] == cid and r["counts"]]
+        buyers = {}
+        for r in self.orders.values():
+            if r["counts"] and r["customer_id"] is not None:
+                buyers[r["customer_id"]] = buyers.get(r["customer_id"], 0) + r["cents"]
+        less = sum(1 for v in buyers.values() if v < spent)
+        window = sum(r["cents"] for r in rows if "2026-01-05" <= r["day"] <= "2026-01-20")
+        matches = {
+            "platinum": spent > 800000,
+            "gold": spent > 400000 or n >= 3,
+            "silver": largest > 250000,
+            "first-time": n == 1,
+            "repeat": n >= 2,
+            "high-value": 100 * less >= 80 * len(buyers),
+            "recent": a["last_order_date"] >= "2026-01-15",
+            "window": window > 300000,
+        }
+        tier = next((t for t in ("platinum", "gold", "silver") if matches[t]), None)
+        members = {k for k, v in matches.items() if v and k not in ("platinum", "gold", "silver")}
+        if tier:
+            members.add(tier)
+        return tier, members
+
     def order_view(self, oid):
         r = self.orders.get(oid)
         if r is None:

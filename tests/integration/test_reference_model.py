@@ -20,6 +20,38 @@ SEEDS = [int(s) for s in os.environ.get("SHOPSEG_SEEDS", "").split(",") if s] or
     [random.randrange(1, 2**31) for _ in range(3)]
 
 
+# Segments whose memberships the model computes too (model.Model.segments).
+SEGMENTS_TOML = """
+[[segment]]
+name = "platinum"
+tier = 1
+query = "amount_spent > 8000"
+[[segment]]
+name = "gold"
+tier = 2
+query = "amount_spent > 4000 OR number_of_orders >= 3"
+[[segment]]
+name = "silver"
+tier = 3
+query = "largest_order_amount > 2500"
+[[segment]]
+name = "first-time"
+query = "number_of_orders = 1"
+[[segment]]
+name = "repeat"
+query = "number_of_orders >= 2"
+[[segment]]
+name = "high-value"
+query = "amount_spent_percentile >= 80"
+[[segment]]
+name = "recent"
+query = "last_order_date >= 2026-01-15"
+[[segment]]
+name = "window"
+query = "orders_placed MATCHES (sum_amount > 3000, date BETWEEN 2026-01-05 AND 2026-01-20)"
+"""
+
+
 class World:
     """Random universe of customers and orders, and a generator of deliveries."""
 
@@ -199,6 +231,8 @@ class ReferenceModel(unittest.TestCase):
                     self.assertIn(r.status, (200, 404), "%s customer %d: %r" % (ctx, cid, r))
                 if r.status == 200:
                     c = r.json()
+                    self.assertEqual(c["segments"], [], "%s customer %d" % (ctx, cid))
+                    self.assertIsNone(c["tier"], "%s customer %d" % (ctx, cid))
                     self.assertEqual(c["amount_spent"], "0.00", "%s customer %d" % (ctx, cid))
                     self.assertEqual(c["number_of_orders"], 0, "%s customer %d" % (ctx, cid))
                     self.assertIsNone(c["first_order_date"], ctx)
@@ -210,6 +244,9 @@ class ReferenceModel(unittest.TestCase):
             self.assertEqual(c["id"], cid, ctx)
             got = {k: c[k] for k in want}
             self.assertEqual(got, want, "%s customer %d" % (ctx, cid))
+            tier, members = model.segments(cid)
+            self.assertEqual((c["tier"], set(c["segments"])), (tier, members),
+                             "%s customer %d segments" % (ctx, cid))
         for oid, o in world.orders.items():
             r = d.order(oid)
             if oid in model.order_tombstones:
@@ -235,7 +272,7 @@ class ReferenceModel(unittest.TestCase):
         rng = random.Random(seed)
         world = World(rng)
         model = Model()
-        d = H.Daemon()
+        d = H.Daemon(extra_config=SEGMENTS_TOML)
         try:
             d.start()
             pending = []
