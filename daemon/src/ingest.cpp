@@ -32,7 +32,14 @@ ingest::ingest(store::writer& writer, const config& cfg, std::function<std::int6
 
 ingest::~ingest() { stop(); }
 
-void ingest::start() { thread_ = std::thread([this] { run(); }); }
+void ingest::start() {
+  // Before the thread (and before READY): the percentile ranks are loaded and customers that
+  // fell due while the daemon was down are current by the time the first query is answered.
+  if (auto r = segments_.rebuild_ranks(writer_); !r)
+    spdlog::error("segments: loading spends for percentiles failed: {}", r.error().message());
+  run_clock(clock_());
+  thread_ = std::thread([this] { run(); });
+}
 
 bool ingest::submit(delivery&& d, completion done) {
   {
@@ -55,9 +62,6 @@ void ingest::stop() {
 }
 
 void ingest::run() {
-  if (auto r = segments_.rebuild_ranks(writer_); !r)
-    spdlog::error("segments: loading spends for percentiles failed: {}", r.error().message());
-  run_clock(clock_());
   std::deque<job> batch;
   for (;;) {
     {

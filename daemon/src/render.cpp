@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 
+#include "rules/evaluate.hpp"
 #include "segments.hpp"
 #include "shopify/money.hpp"
 #include "shopify/timestamp.hpp"
@@ -112,6 +113,27 @@ void render_order(json_writer& w, const store::order_view& v, const config& cfg)
   w.field("updated_at", shopify::format_timestamp_ms(o.updated_at_ms));
   w.field("processed_at", shopify::format_timestamp_ms(o.processed_at_ms));
   w.field("processed_date", local_day(o.processed_at_ms, shop_timezone(cfg, v.shop)));
+  // Order flags (SPEC §3) on the order's net amount; only an order that counts is flagged
+  // (a test, cancelled or voided order needs no escalation).
+  rules::customer_facts amount;
+  amount.currency_exponent = exponent;
+  amount.order_amount_minor = o.net_amount_minor;
+  const order_flag_config* first = nullptr;
+  w.key("flags").begin_array();
+  for (const auto& flag : cfg.order_flags) {
+    if (!v.counts || !flag.query || !rules::matches(*flag.query, amount, 0)) continue;
+    if (!first) first = &flag;
+    w.begin_object().field("name", flag.name).field("tag", flag.tag).field("escalate_to", flag.escalate_to);
+    w.field("within_minutes", flag.within_minutes).end_object();
+  }
+  w.end_array();
+  w.key("escalation");
+  if (first) {
+    w.begin_object().field("to", first->escalate_to).field("within_minutes", first->within_minutes);
+    w.field("flag", first->name).end_object();
+  } else {
+    w.null();
+  }
   w.end_object();
 }
 

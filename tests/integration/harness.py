@@ -277,6 +277,7 @@ class Daemon:
         self.allowed_shops = allowed_shops
         self.max_body_bytes = max_body_bytes
         self.extra_config = extra_config
+        self.env = {}  # extra environment for the daemon (e.g. SHOPSEGD_TEST_CLOCK_OFFSET_MS)
         self.proc = None
         self.port = None
         self.host = None
@@ -328,7 +329,8 @@ class Daemon:
         self.port = None
         self.proc = subprocess.Popen([SHOPSEGD, "--config", self.config_path],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, cwd=self.dir)
+                                     stderr=subprocess.PIPE, cwd=self.dir,
+                                     env=dict(os.environ, **self.env))
         t = threading.Thread(target=self._read_stderr, args=(self.proc,), daemon=True)
         t.start()
         self._reader = t
