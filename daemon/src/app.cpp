@@ -65,6 +65,28 @@ std::function<std::int64_t()> clock_from_environment() {
   return [offset] { return now_ms() + offset; };
 }
 
+// What a reload applies: segments, order flags, [default_service], shop time zones and the log
+// level. The rest (listeners, sockets, store, limits, secrets) is bound at start.
+std::vector<std::string> reload_config(const config& running, ingest& pipeline) {
+  auto next = load_config(running.source);
+  if (!next) {
+    for (const auto& m : next.error().messages) spdlog::error("reload: {}", m);
+    spdlog::error("reload refused: {} error(s) in {}; the running configuration stays",
+                  next.error().messages.size(), running.source);
+    return next.error().messages;
+  }
+  const bool restart_needed =
+      next->webhook.listen != running.webhook.listen || next->webhook.path != running.webhook.path ||
+      next->webhook.secrets != running.webhook.secrets || next->webhook.allowed_shops != running.webhook.allowed_shops ||
+      next->query.socket != running.query.socket || next->admin.socket != running.admin.socket ||
+      next->store.path != running.store.path;
+  if (restart_needed)
+    spdlog::warn("reload: [webhook], [query], [admin] and [store] changes take effect after a restart");
+  spdlog::set_level(spdlog::level::from_str(next->log.level));
+  pipeline.request_reload(std::make_shared<const config>(std::move(*next)));
+  return {};
+}
+
 }  // namespace
 
 int run_daemon(const config& cfg) {
@@ -84,11 +106,13 @@ int run_daemon(const config& cfg) {
     return 1;
   }
 
-  ingest pipeline(*writer, cfg, clock_from_environment());
+  live_config live(std::make_shared<const config>(cfg));
+  ingest pipeline(*writer, cfg, live, clock_from_environment());
   webhook_context hooks{cfg, webhook_gate(cfg), pipeline};
   asio::io_context net(1);
   asio::io_context queries(1);
-  query_api api(cfg, std::move(*reader), daemon_state{[&pipeline] { return pipeline.depth(); }});
+  auto reload = [&cfg, &pipeline] { return reload_config(cfg, pipeline); };
+  query_api api(cfg, live, std::move(*reader), daemon_state{[&pipeline] { return pipeline.depth(); }, reload});
 
   std::thread drainer;
   try {
@@ -115,7 +139,8 @@ int run_daemon(const config& cfg) {
         [&](const boost::system::error_code& ec, int signo) {
           if (ec) return;
           if (signo == SIGHUP) {
-            spdlog::warn("SIGHUP: configuration reload is not supported yet; restart to apply changes");
+            spdlog::info("SIGHUP: reloading {}", cfg.source);
+            (void)reload();
             signals.async_wait(on_signal);
             return;
           }

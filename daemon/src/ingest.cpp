@@ -27,16 +27,21 @@ std::string_view to_string(ingest_status s) noexcept {
   return "unknown";
 }
 
-ingest::ingest(store::writer& writer, const config& cfg, std::function<std::int64_t()> clock)
-    : writer_(writer), cfg_(cfg), clock_(std::move(clock)), segments_(cfg) {}
+ingest::ingest(store::writer& writer, const config& cfg, live_config& live, std::function<std::int64_t()> clock)
+    : writer_(writer),
+      cfg_(cfg),
+      live_(live),
+      clock_(std::move(clock)),
+      segments_(std::make_unique<segment_engine>(live.load()->current)) {}
 
 ingest::~ingest() { stop(); }
 
 void ingest::start() {
   // Before the thread (and before READY): the percentile ranks are loaded and customers that
   // fell due while the daemon was down are current by the time the first query is answered.
-  if (auto r = segments_.rebuild_ranks(writer_); !r)
+  if (auto r = segments_->rebuild_ranks(writer_); !r)
     spdlog::error("segments: loading spends for percentiles failed: {}", r.error().message());
+  recompute_at_start();
   run_clock(clock_());
   thread_ = std::thread([this] { run(); });
 }
@@ -68,16 +73,21 @@ void ingest::run() {
       std::unique_lock lock(mutex_);
       // Wake for the next customer due on the clock, and at least once a minute so retention
       // pruning runs on an idle daemon too.
-      wake_.wait_for(lock, wait_time(clock_()), [&] { return stopping_ || !queue_.empty(); });
+      // A running reload does not wait: its batches go between the deliveries' batches.
+      const auto wait = reloading_ ? std::chrono::milliseconds(0) : wait_time(clock_());
+      wake_.wait_for(lock, wait, [&] { return stopping_ || !queue_.empty() || pending_reload_; });
       if (queue_.empty() && stopping_) return;
       batch.swap(queue_);
       depth_.store(0, std::memory_order_relaxed);
+      if (pending_reload_ && !reloading_) begin_reload(std::exchange(pending_reload_, nullptr));
     }
     const std::int64_t now = clock_();
     maybe_prune(now);
     if (!batch.empty()) commit_batch(batch);
     batch.clear();
-    if (next_due_ms_ && *next_due_ms_ <= clock_()) run_clock(clock_());
+    if (reloading_) reload_step();
+    // The clock waits while a reload runs: the reload re-evaluates everyone anyway.
+    else if (next_due_ms_ && *next_due_ms_ <= clock_()) run_clock(clock_());
   }
 }
 
@@ -92,7 +102,7 @@ void ingest::run_clock(std::int64_t now) {
   for (;;) {
     store::result<evaluation_stats> stats = evaluation_stats{};
     if (auto begun = writer_.begin(); !begun) stats = begun.error();
-    if (stats) stats = segments_.tick(writer_, now, per_transaction);
+    if (stats) stats = segments_->tick(writer_, now, per_transaction);
     store::result<void> committed = stats ? writer_.commit() : store::result<void>(stats.error());
     if (!committed) {
       writer_.rollback();
@@ -144,7 +154,20 @@ void ingest::commit_batch(std::deque<job>& batch) {
       for (std::size_t i = requests.size(); i < touched.size(); ++i) requests.push_back({touched[i], j.d.webhook_id});
     }
     if (auto r = writer_.refresh_aggregates(); !r) throw boost::system::system_error(r.error());
-    auto evaluated = segments_.evaluate(writer_, requests, clock_());
+    store::result<evaluation_stats> evaluated = evaluation_stats{};
+    if (!reloading_) {
+      evaluated = segments_->evaluate(writer_, requests, clock_());
+    } else {
+      // During a reload each customer is evaluated by the engine its answers are rendered with.
+      std::vector<evaluation_request> old_side, new_side;
+      for (auto& r : requests) (reload_done_through_ && r.key <= *reload_done_through_ ? new_side : old_side).push_back(std::move(r));
+      evaluated = segments_->evaluate(writer_, old_side, clock_());
+      if (evaluated) {
+        auto more = reloading_->evaluate(writer_, new_side, clock_());
+        if (!more) evaluated = more.error();
+        else evaluated->evaluated += more->evaluated, evaluated->changes += more->changes;
+      }
+    }
     if (!evaluated) throw boost::system::system_error(evaluated.error());
     counters_.evaluations.fetch_add(evaluated->evaluated, std::memory_order_relaxed);
     if (evaluated->earliest_next_change && (!next_due_ms_ || *evaluated->earliest_next_change < *next_due_ms_))
@@ -154,6 +177,9 @@ void ingest::commit_batch(std::deque<job>& batch) {
   } catch (const boost::system::system_error& e) {
     // Nothing of the batch is stored: every delivery in it is answered 503 and Shopify retries.
     writer_.rollback();
+    // The in-memory spend ranks may have moved with the rolled-back rows: reload them.
+    (void)segments_->rebuild_ranks(writer_);
+    if (reloading_) (void)reloading_->rebuild_ranks(writer_);
     failure = store::is_disk_full(e.code()) ? ingest_status::storage_full : ingest_status::failed;
     spdlog::error("store: commit of {} deliveries failed: {}", batch.size(), e.code().message());
     counters_.failures.fetch_add(batch.size(), std::memory_order_relaxed);

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "config.hpp"
+#include "live_config.hpp"
 #include "segments.hpp"
 #include "store/writer.hpp"
 #include "webhook.hpp"
@@ -47,8 +48,10 @@ class ingest {
   // Runs on the writer thread after the commit; must not block (post to an executor).
   using completion = std::function<void(ingest_status)>;
 
-  // `clock` gives Unix milliseconds (injectable so tests can travel in time).
-  ingest(store::writer& writer, const config& cfg, std::function<std::int64_t()> clock);
+  // `cfg` holds what a reload does not change (limits, paths); `live` the reloadable part,
+  // which the writer updates as a reload progresses. `clock` gives Unix milliseconds
+  // (injectable so tests can travel in time).
+  ingest(store::writer& writer, const config& cfg, live_config& live, std::function<std::int64_t()> clock);
   ~ingest();
   ingest(const ingest&) = delete;
   ingest& operator=(const ingest&) = delete;
@@ -57,6 +60,10 @@ class ingest {
   // Queues a delivery. False when the queue is at max_queue or the pipeline is stopping: the
   // caller answers 503 and `done` is not called. Thread-safe.
   bool submit(delivery&& d, completion done);
+  // Asks the writer to switch to `next` (a validated config): memberships are recomputed in
+  // batches between deliveries, with cause "reload". A reload asked for while one runs starts
+  // over with the newest config once the running one finished. Thread-safe.
+  void request_reload(std::shared_ptr<const config> next);
   // Stops taking deliveries, commits everything already queued, then joins the thread.
   void stop();
 
@@ -75,15 +82,25 @@ class ingest {
   void maybe_prune(std::int64_t now_ms);
   // Re-evaluates the customers whose next change time has come; returns when none is due.
   void run_clock(std::int64_t now_ms);
-  // Recomputes every customer's memberships in batches (start-up after a segment change).
-  void recompute_all(const std::string& cause);
+  // Reload: start, one batch of the recompute, and the start-up check of the fingerprint.
+  void begin_reload(std::shared_ptr<const config> next);
+  void reload_step();
+  void recompute_at_start();
+  void publish_epoch();
   std::chrono::milliseconds wait_time(std::int64_t now_ms);
 
   store::writer& writer_;
   const config& cfg_;
+  live_config& live_;
   std::function<std::int64_t()> clock_;
-  segment_engine segments_;
+  std::unique_ptr<segment_engine> segments_;
   std::optional<std::int64_t> next_due_ms_;
+  // A running reload: the engine of the new config and how far it got.
+  std::unique_ptr<segment_engine> reloading_;
+  std::optional<store::customer_key> reload_done_through_;
+  std::size_t reload_evaluated_ = 0, reload_changes_ = 0;
+  std::int64_t reload_started_ms_ = 0;
+  std::shared_ptr<const config> pending_reload_;  // guarded by mutex_
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<job> queue_;

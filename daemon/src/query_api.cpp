@@ -89,8 +89,9 @@ struct query_api::route {
   response (query_api::*handler)(const context&);
 };
 
-query_api::query_api(const config& cfg, std::unique_ptr<store::reader> reader, daemon_state state)
-    : cfg_(cfg), reader_(std::move(reader)), state_(std::move(state)) {}
+query_api::query_api(const config& cfg, const live_config& live, std::unique_ptr<store::reader> reader,
+                     daemon_state state)
+    : cfg_(cfg), live_(live), reader_(std::move(reader)), state_(std::move(state)) {}
 
 response query_api::handle(const http::request<http::string_body>& req, access rights) {
   try {
@@ -111,6 +112,7 @@ response query_api::dispatch(const http::request<http::string_body>& req, access
       {http::verb::get, {"v1", "orders", "{}", "{}"}, false, &query_api::order},
       {http::verb::get, {"v1", "quarantine"}, true, &query_api::quarantine},
       {http::verb::get, {"v1", "health"}, false, &query_api::health},
+      {http::verb::post, {"v1", "reload"}, true, &query_api::reload},
   };
   std::string_view target = req.target();
   std::string_view path = target.substr(0, target.find('?'));
@@ -174,8 +176,9 @@ response query_api::customer(const context& c) {
   if (!as_of) return c.store_failure(as_of.error());
   auto memberships = reader_->memberships(c.params[0], (*found)->customer_id);
   if (!memberships) return c.store_failure(memberships.error());
+  const auto epoch = live_.load();
   json_writer w;
-  render_customer(w, **found, cfg_, *as_of, *memberships);
+  render_customer(w, **found, epoch->for_customer({(*found)->shop, (*found)->customer_id}), *as_of, *memberships);
   return c.ok(w.take());
 }
 
@@ -189,12 +192,13 @@ response query_api::customers_by_email(const context& c) {
   if (!found) return c.store_failure(found.error());
   auto as_of = reader_->last_event_at(c.params[0]);
   if (!as_of) return c.store_failure(as_of.error());
+  const auto epoch = live_.load();
   json_writer w;
   w.begin_object().key("customers").begin_array();
   for (const auto& customer : *found) {
     auto memberships = reader_->memberships(c.params[0], customer.customer_id);
     if (!memberships) return c.store_failure(memberships.error());
-    render_customer(w, customer, cfg_, *as_of, *memberships);
+    render_customer(w, customer, epoch->for_customer({customer.shop, customer.customer_id}), *as_of, *memberships);
   }
   w.end_array().end_object();
   return c.ok(w.take());
@@ -204,8 +208,10 @@ response query_api::explain(const context& c) {
   auto id = parse_id(c.params[1]);
   if (!id) return c.fail(http::status::bad_request, "bad_id", "customer id must be an unsigned 64-bit integer");
   auto name = c.arg("segment");
+  const auto epoch = live_.load();
+  const config& cfg = epoch->for_customer({c.params[0], *id});
   const segment_config* segment = nullptr;
-  for (const auto& s : cfg_.segments)
+  for (const auto& s : cfg.segments)
     if (name && s.name == *name) segment = &s;
   if (!segment) return c.fail(http::status::not_found, "unknown_segment", "give ?segment=NAME of a configured segment");
   if (auto b = reader_->begin(); !b) return c.store_failure(b.error());
@@ -223,7 +229,7 @@ response query_api::explain(const context& c) {
   }
   auto memberships = reader_->memberships(c.params[0], *id);
   if (!memberships) return c.store_failure(memberships.error());
-  const calendar days(cfg_);
+  const calendar days(cfg);
   const std::int64_t now = now_ms();
   const auto facts = facts_of(**found, *ledger, days, percentile);
   const auto e = rules::explain(*segment->query, facts, days.day_of(c.params[0], now));
@@ -277,8 +283,9 @@ response query_api::order(const context& c) {
   auto found = reader_->order(c.params[0], *id);
   if (!found) return c.store_failure(found.error());
   if (!*found) return c.fail(http::status::not_found, "not_found", "no such order");
+  const auto epoch = live_.load();
   json_writer w;
-  render_order(w, **found, cfg_);
+  render_order(w, **found, *epoch->current);
   return c.ok(w.take());
 }
 
@@ -298,6 +305,21 @@ response query_api::quarantine(const context& c) {
   }
   w.end_array().end_object();
   return c.ok(w.take());
+}
+
+response query_api::reload(const context& c) {
+  if (!state_.reload) return c.fail(http::status::service_unavailable, "unavailable", "reload is not available");
+  auto errors = state_.reload();
+  json_writer w;
+  if (errors.empty()) {
+    w.begin_object().field("status", "reloading").end_object();
+    return reply(http::status::accepted, w.take(), c.req.version(), c.req.keep_alive());
+  }
+  w.begin_object().key("error").begin_object().field("code", "invalid_config");
+  w.field("message", "the configuration is invalid; the running one stays").key("errors").begin_array();
+  for (const auto& e : errors) w.value(e);
+  w.end_array().end_object().end_object();
+  return reply(http::status::unprocessable_entity, w.take(), c.req.version(), c.req.keep_alive());
 }
 
 response query_api::health(const context& c) {

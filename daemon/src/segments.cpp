@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "live_config.hpp"
 #include "shopify/money.hpp"
 
 namespace shopsegd {
@@ -61,9 +62,9 @@ rules::customer_facts facts_of(const store::customer_view& c, const std::vector<
   return f;
 }
 
-segment_engine::segment_engine(const config& cfg) : cfg_(cfg), days_(cfg) {
+segment_engine::segment_engine(std::shared_ptr<const config> cfg) : cfg_(std::move(cfg)), days_(*cfg_) {
   std::vector<rules::decimal> literals;
-  for (const auto& s : cfg.segments)
+  for (const auto& s : cfg_->segments)
     if (s.query) collect_thresholds(*s.query, literals);
   for (const auto& d : literals) {
     thresholds_.push_back({d, false});
@@ -72,6 +73,7 @@ segment_engine::segment_engine(const config& cfg) : cfg_(cfg), days_(cfg) {
 }
 
 store::result<void> segment_engine::rebuild_ranks(store::writer& w) {
+  ranks_ = spend_ranks();
   if (thresholds_.empty()) return {};
   auto buyers = w.buyers();
   if (!buyers) return buyers.error();
@@ -105,18 +107,18 @@ store::result<bool> segment_engine::evaluate_one(store::writer& w, const store::
     }
     const auto facts = facts_of(c, *ledger, days_, percentile);
     const rules::day today = days_.day_of(key.shop, now_ms);
-    const auto& defs = cfg_.segments;
+    const auto& defs = cfg_->segments;
     std::vector<std::size_t> matched;
     std::optional<std::size_t> tier;
     for (std::size_t i = 0; i < defs.size(); ++i) {
-      if (!rules::matches(*cfg_.segments[i].query, facts, today)) continue;
+      if (!rules::matches(*cfg_->segments[i].query, facts, today)) continue;
       if (defs[i].tier && (!tier || *defs[i].tier < *defs[*tier].tier)) tier = i;
       matched.push_back(i);
     }
     for (std::size_t i : matched)
       if (!defs[i].tier || tier == i) now_in.push_back(defs[i].name);
     std::optional<rules::day> next;
-    for (const auto& s : cfg_.segments) {
+    for (const auto& s : cfg_->segments) {
       auto d = rules::next_change(*s.query, facts, today);
       if (d && (!next || *d < *next)) next = d;
     }
@@ -146,7 +148,7 @@ store::result<bool> segment_engine::evaluate_one(store::writer& w, const store::
 store::result<evaluation_stats> segment_engine::evaluate(store::writer& w, const std::vector<evaluation_request>& requests,
                                                          std::int64_t now_ms) {
   evaluation_stats stats;
-  if (cfg_.segments.empty()) return stats;
+  if (cfg_->segments.empty()) return stats;
   // Percentile boundaries before this batch moved any spend, per shop touched.
   std::map<std::string, std::vector<std::optional<std::int64_t>>> before;
   if (!thresholds_.empty())
@@ -185,6 +187,15 @@ store::result<evaluation_stats> segment_engine::tick(store::writer& w, std::int6
   requests.reserve(due->size());
   for (auto& key : *due) requests.push_back({std::move(key), "clock"});
   return evaluate(w, requests, now_ms);
+}
+
+std::string segments_fingerprint(const config& cfg) {
+  std::string out;
+  for (const auto& s : cfg.segments)
+    out += s.name + "\x1f" + (s.tier ? std::to_string(*s.tier) : "") + "\x1f" + s.query_text + "\x1e";
+  std::uint64_t hash = 14695981039346656037ULL;  // FNV-1a: stable across builds and versions
+  for (unsigned char c : out) hash = (hash ^ c) * 1099511628211ULL;
+  return std::to_string(hash) + ":" + std::to_string(cfg.segments.size());
 }
 
 customer_segments resolve_segments(const config& cfg, const std::vector<std::string>& memberships) {

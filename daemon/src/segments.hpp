@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -39,7 +40,9 @@ rules::customer_facts facts_of(const store::customer_view& c, const std::vector<
 
 class segment_engine {
  public:
-  explicit segment_engine(const config& cfg);
+  explicit segment_engine(std::shared_ptr<const config> cfg);
+  const config& cfg() const noexcept { return *cfg_; }
+  const std::shared_ptr<const config>& cfg_ptr() const noexcept { return cfg_; }
 
   const calendar& days() const noexcept { return days_; }
 
@@ -68,7 +71,7 @@ class segment_engine {
                                    std::int64_t now_ms, evaluation_stats& stats);
   std::vector<std::optional<std::int64_t>> boundaries(const std::string& shop) const;
 
-  const config& cfg_;
+  std::shared_ptr<const config> cfg_;
   calendar days_;
   std::vector<threshold> thresholds_;  // every amount_spent_percentile literal, both rank rules
   spend_ranks ranks_;

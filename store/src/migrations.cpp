@@ -35,7 +35,7 @@
 //   audit               erasures and data requests: action and ids, never PII.
 //   memberships         current segment memberships; changes: the change log (seq ordered).
 //
-// Version 2 adds indexes for merges and redacts. Planner statistics are pinned at every open
+// Version 2 adds indexes for merges and redacts; version 3 the settings table. Planner statistics are pinned at every open
 // (see planner_statistics).
 #include "sqlite.hpp"
 
@@ -216,8 +216,17 @@ CREATE INDEX customer_aliases_by_kept ON customer_aliases(shop, kept_id);
 CREATE INDEX data_requests_by_customer ON data_requests(shop, customer_id);
 )sql";
 
+// Version 3: small named settings of the daemon (the fingerprint of the segment definitions the
+// stored memberships were computed with).
+constexpr const char* migration_3 = R"sql(
+CREATE TABLE settings(
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+)sql";
+
 // migrations[i] brings the schema from version i to version i + 1.
-constexpr const char* migrations[] = {migration_1, migration_2};
+constexpr const char* migrations[] = {migration_1, migration_2, migration_3};
 
 // Fixed planner statistics (sqlite_stat1), written at every open. Without statistics SQLite
 // cannot know that `shop` has few distinct values, and it answers "WHERE shop = ? AND
@@ -230,6 +239,7 @@ constexpr const char* planner_statistics = R"sql(
 DELETE FROM sqlite_stat1;
 INSERT INTO sqlite_stat1(tbl, idx, stat) VALUES
   ('shops', 'shops', '1 1'),
+  ('settings', 'settings', '10 1'),
   ('deliveries', 'deliveries', '1000000 1000000 1'),
   ('deliveries', 'deliveries_by_time', '1000000 1'),
   ('raw_bodies', 'sqlite_autoindex_raw_bodies_1', '1000 1000 1'),

@@ -110,4 +110,22 @@ result<std::vector<buyer>> writer::buyers() {
   }
 }
 
+result<std::optional<std::string>> writer::setting(std::string_view name) {
+  auto s = impl_->stmt("SELECT value FROM settings WHERE name = ?1");
+  if (!s) return s.error();
+  detail::query q(*s);
+  q.bind_text(1, name);
+  auto row = q.step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(std::string(q.text_at(0)));
+}
+
+result<void> writer::set_setting(std::string_view name, std::string_view value) {
+  auto s = impl_->stmt("INSERT OR REPLACE INTO settings(name, value) VALUES(?1, ?2)");
+  if (!s) return s.error();
+  detail::query q(*s);
+  return q.bind_text(1, name).bind_text(2, value).run();
+}
+
 }  // namespace store

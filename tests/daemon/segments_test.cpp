@@ -46,7 +46,7 @@ struct fixture {
     std::filesystem::create_directories(dir);
     w = std::move(store::writer::open((dir / "s.db").string()).value());
     r = std::move(store::reader::open((dir / "s.db").string()).value());
-    engine = std::make_unique<shopsegd::segment_engine>(cfg);
+    engine = std::make_unique<shopsegd::segment_engine>(std::make_shared<const shopsegd::config>(cfg));
     REQUIRE(engine->rebuild_ranks(*w).has_value());
   }
   ~fixture() { std::filesystem::remove_all(dir); }

@@ -32,7 +32,7 @@ void exec(const std::string& path, const char* sql) {
 TEST_CASE("a fresh database gets the current schema version and shopseg's application id") {
   store_test::temp_db db;
   db.open_writer().reset();
-  CHECK(pragma(db.path, "PRAGMA user_version") == 2);
+  CHECK(pragma(db.path, "PRAGMA user_version") == 3);
   CHECK(pragma(db.path, "PRAGMA application_id") == 0x53485347);
   CHECK(pragma(db.path, "SELECT count(*) FROM sqlite_schema WHERE name = 'orders'") == 1);
 }
@@ -46,11 +46,11 @@ TEST_CASE("reopening a migrated database changes nothing and keeps the data") {
     REQUIRE(w->commit());
   }
   auto w = db.open_writer();
-  CHECK(pragma(db.path, "PRAGMA user_version") == 2);
+  CHECK(pragma(db.path, "PRAGMA user_version") == 3);
   CHECK(db.open_reader()->delivery_seen("a.myshopify.com", "w1").value());
 }
 
-TEST_CASE("a version 1 database is migrated to version 2 and keeps its data") {
+TEST_CASE("a version 1 database is migrated to the current version and keeps its data") {
   store_test::temp_db db;
   {
     auto w = db.open_writer();
@@ -60,9 +60,9 @@ TEST_CASE("a version 1 database is migrated to version 2 and keeps its data") {
   }
   // Back to what version 1 had.
   exec(db.path, "DROP INDEX customer_aliases_by_kept; DROP INDEX data_requests_by_customer;"
-                "PRAGMA user_version = 1");
+                "DROP TABLE settings; PRAGMA user_version = 1");
   db.open_writer().reset();
-  CHECK(pragma(db.path, "PRAGMA user_version") == 2);
+  CHECK(pragma(db.path, "PRAGMA user_version") == 3);
   CHECK(pragma(db.path, "SELECT count(*) FROM sqlite_schema WHERE name = 'customer_aliases_by_kept'") == 1);
   CHECK(db.open_reader()->delivery_seen("a.myshopify.com", "w1").value());
 }

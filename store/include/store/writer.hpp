@@ -129,6 +129,10 @@ class writer {
   // Every customer with at least one counting order, with its spend.
   result<std::vector<buyer>> buyers();
 
+  // A named setting of the daemon (nullopt when never set), and setting it.
+  result<std::optional<std::string>> setting(std::string_view name);
+  result<void> set_setting(std::string_view name, std::string_view value);
+
   // Deletes dedup keys, raw bodies and change-log rows older than the retention allows.
   // Call inside a transaction. Returns the number of rows removed.
   result<std::int64_t> prune(std::int64_t now_ms, const retention& keep);
