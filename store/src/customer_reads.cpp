@@ -85,12 +85,15 @@ result<std::vector<ledger_entry>> read_ledger(connection& db, std::string_view s
   return collect<ledger_entry>(q, [](const query& r) { return ledger_entry{r.id_at(0), r.int_at(1), r.int_at(2)}; });
 }
 
-result<std::vector<std::string>> read_memberships(connection& db, std::string_view shop, id_t customer_id) {
-  auto s = db.prepare("SELECT segment FROM memberships WHERE shop = ?1 AND customer_id = ?2 ORDER BY segment");
+result<std::optional<std::vector<std::string>>> read_memberships(connection& db, std::string_view shop, id_t customer_id) {
+  auto s = db.prepare("SELECT segments FROM customers WHERE shop = ?1 AND customer_id = ?2");
   if (!s) return s.error();
   query q(*s);
   q.bind_text(1, shop).bind_id(2, customer_id);
-  return collect<std::string>(q, [](const query& r) { return std::string(r.text_at(0)); });
+  auto row = q.step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<std::vector<std::string>>();
+  return std::optional<std::vector<std::string>>(split_tags(q.text_at(0)));
 }
 
 }  // namespace store::detail

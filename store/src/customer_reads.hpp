@@ -18,7 +18,7 @@ result<std::vector<customer_view>> read_customers_by_email(connection& db, std::
                                                            std::string_view email);
 // The customer's counting orders, oldest first.
 result<std::vector<ledger_entry>> read_ledger(connection& db, std::string_view shop, id_t customer_id);
-// The customer's current segment memberships, by name.
-result<std::vector<std::string>> read_memberships(connection& db, std::string_view shop, id_t customer_id);
+// The customer's current segment memberships, by name, sorted (nullopt: no such customer).
+result<std::optional<std::vector<std::string>>> read_memberships(connection& db, std::string_view shop, id_t customer_id);
 
 }  // namespace store::detail

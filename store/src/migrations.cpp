@@ -35,7 +35,8 @@
 //   audit               erasures and data requests: action and ids, never PII.
 //   memberships         current segment memberships; changes: the change log (seq ordered).
 //
-// Version 2 adds indexes for merges and redacts; version 3 the settings table. Planner statistics are pinned at every open
+// Version 2 adds indexes for merges and redacts; version 3 the settings table; version 4 moves
+// memberships into customers.segments and drops the change log's secondary indexes. Planner statistics are pinned at every open
 // (see planner_statistics).
 #include "sqlite.hpp"
 
@@ -225,8 +226,22 @@ CREATE TABLE settings(
 ) WITHOUT ROWID;
 )sql";
 
+// Version 4: memberships move into the customer row (customers.segments, comma-joined sorted
+// names), written in the page the delivery already dirtied instead of a table of their own,
+// and the change log keeps only its sequence order (it is pruned from its oldest end; an
+// erasure, which is rare, scans it). Both save random page writes on every membership change.
+constexpr const char* migration_4 = R"sql(
+ALTER TABLE customers ADD COLUMN segments TEXT NOT NULL DEFAULT '';
+UPDATE customers SET segments = coalesce((SELECT group_concat(segment, ',') FROM
+  (SELECT segment FROM memberships m WHERE m.shop = customers.shop AND m.customer_id = customers.customer_id
+   ORDER BY segment)), '');
+DROP TABLE memberships;
+DROP INDEX changes_by_time;
+DROP INDEX changes_by_customer;
+)sql";
+
 // migrations[i] brings the schema from version i to version i + 1.
-constexpr const char* migrations[] = {migration_1, migration_2, migration_3};
+constexpr const char* migrations[] = {migration_1, migration_2, migration_3, migration_4};
 
 // Fixed planner statistics (sqlite_stat1), written at every open. Without statistics SQLite
 // cannot know that `shop` has few distinct values, and it answers "WHERE shop = ? AND
@@ -258,9 +273,7 @@ INSERT INTO sqlite_stat1(tbl, idx, stat) VALUES
   ('tag_events', 'tag_events', '100000 100000 2 1 1 1'),
   ('data_requests', 'data_requests', '100 100 1'),
   ('data_requests', 'data_requests_by_customer', '100 100 1'),
-  ('memberships', 'memberships', '400000 400000 2 1'),
-  ('changes', 'changes_by_time', '1000000 1'),
-  ('changes', 'changes_by_customer', '1000000 1000000 5');
+  ('changes', NULL, '1000000');
 ANALYZE sqlite_schema;
 )sql";
 constexpr std::int64_t current_version = std::size(migrations);

@@ -63,7 +63,9 @@ result<std::vector<ledger_entry>> reader::ledger(std::string_view shop, id_t cus
 result<std::vector<std::string>> reader::memberships(std::string_view shop, id_t customer_id) {
   auto resolved = impl_->resolve_alias(shop, customer_id);
   if (!resolved) return resolved.error();
-  return detail::read_memberships(*impl_->db, shop, *resolved);
+  auto found = detail::read_memberships(*impl_->db, shop, *resolved);
+  if (!found) return found.error();
+  return found->value_or(std::vector<std::string>());
 }
 
 result<std::vector<membership_change>> reader::changes(std::int64_t after_seq, int limit) {

@@ -39,6 +39,7 @@ std::vector<statement_plan> writer::query_plans() { return impl_->db->query_plan
 
 result<void> writer::begin() {
   impl_->touched.clear();
+  impl_->departed.clear();
   return impl_->db->exec("BEGIN IMMEDIATE");
 }
 
@@ -47,6 +48,7 @@ result<void> writer::commit() { return impl_->db->exec("COMMIT"); }
 void writer::rollback() noexcept {
   if (!sqlite3_get_autocommit(impl_->db->handle())) (void)impl_->db->exec("ROLLBACK");
   impl_->touched.clear();
+  impl_->departed.clear();
 }
 
 const std::vector<customer_key>& writer::touched() const noexcept { return impl_->touched; }
@@ -190,7 +192,10 @@ result<std::int64_t> writer::prune(std::int64_t now_ms, const retention& keep) {
       {"DELETE FROM deliveries WHERE received_at_ms < ?1", now_ms - keep.dedup_days * day_ms},
       {"DELETE FROM raw_bodies WHERE received_at_ms < ?1",
        keep.raw_body_days == 0 ? INT64_MAX : now_ms - keep.raw_body_days * day_ms},
-      {"DELETE FROM changes WHERE at_ms < ?1", now_ms - keep.change_log_days * day_ms},
+      // The log is in time order by seq: it is cut at the first entry young enough to stay.
+      {"DELETE FROM changes WHERE seq < coalesce((SELECT seq FROM changes WHERE at_ms >= ?1 "
+       "ORDER BY seq LIMIT 1), (SELECT coalesce(max(seq), 0) + 1 FROM changes))",
+       now_ms - keep.change_log_days * day_ms},
   };
   std::int64_t removed = 0;
   for (const rule& r : rules) {

@@ -250,6 +250,7 @@ result<outcome> writer::delete_customer(std::string_view shop, id_t customer_id)
   if (!tombstoned) return tombstoned.error();
   if (*tombstoned) return outcome::tombstoned;
   const std::int64_t now = wall_clock_ms();
+  STORE_TRY(impl_->remember_departure(shop, customer_id));
   {
     auto s = impl_->stmt(
         "INSERT OR IGNORE INTO order_tombstones(shop, order_id, deleted_at_ms) "
@@ -307,6 +308,7 @@ result<outcome> writer::merge_customers(std::string_view shop, id_t kept_id, id_
     STORE_TRY(q.bind_text(1, shop).bind_id(2, deleted_id).bind_id(3, into).run());
   }
   STORE_TRY(impl_->ensure_customer(shop, into));
+  STORE_TRY(impl_->remember_departure(shop, deleted_id));
   STORE_TRY(impl_->run_shop_id("DELETE FROM customers WHERE shop = ?1 AND customer_id = ?2",
                                shop, deleted_id));
   STORE_TRY(impl_->run_shop_id("DELETE FROM tag_events WHERE shop = ?1 AND customer_id = ?2",

@@ -12,7 +12,7 @@ constexpr const char* shop_tables[] = {
     "DELETE FROM refunds WHERE shop = ?1",        "DELETE FROM order_tombstones WHERE shop = ?1",
     "DELETE FROM customers WHERE shop = ?1",      "DELETE FROM customer_tombstones WHERE shop = ?1",
     "DELETE FROM customer_aliases WHERE shop = ?1", "DELETE FROM tag_events WHERE shop = ?1",
-    "DELETE FROM data_requests WHERE shop = ?1",  "DELETE FROM memberships WHERE shop = ?1",
+    "DELETE FROM data_requests WHERE shop = ?1",
     "DELETE FROM changes WHERE shop = ?1",        "DELETE FROM audit WHERE shop = ?1",
     "DELETE FROM shops WHERE domain = ?1",
 };
@@ -118,7 +118,6 @@ result<outcome> writer::redact_customer(std::string_view shop, id_t customer_id,
   for (const char* sql : {
            "DELETE FROM customers WHERE shop = ?1 AND customer_id = ?2",
            "DELETE FROM tag_events WHERE shop = ?1 AND customer_id = ?2",
-           "DELETE FROM memberships WHERE shop = ?1 AND customer_id = ?2",
            "DELETE FROM changes WHERE shop = ?1 AND customer_id = ?2",
            "DELETE FROM data_requests WHERE shop = ?1 AND customer_id = ?2",
        }) {

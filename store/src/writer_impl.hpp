@@ -18,6 +18,11 @@ namespace detail {
 struct writer_state {
   std::unique_ptr<connection> db;
   std::vector<customer_key> touched;
+  // Memberships of customers deleted or merged away in this transaction, so that the segment
+  // evaluation that follows can log that they left.
+  std::vector<std::pair<customer_key, std::vector<std::string>>> departed;
+  // Remembers the memberships of a customer about to be deleted.
+  result<void> remember_departure(std::string_view shop, id_t customer_id);
 
   // A cached statement, ready to bind.
   result<sqlite3_stmt*> stmt(const char* sql) noexcept { return db->prepare(sql); }

@@ -1,5 +1,7 @@
 // The writer's segment bookkeeping: memberships, the change log, next-change times, and the
 // scans a reload or a percentile rebuild needs.
+#include <algorithm>
+
 #include "customer_reads.hpp"
 #include "writer_impl.hpp"
 
@@ -14,30 +16,50 @@ result<std::vector<ledger_entry>> writer::ledger(std::string_view shop, id_t cus
 }
 
 result<std::vector<std::string>> writer::memberships(std::string_view shop, id_t customer_id) {
-  return detail::read_memberships(*impl_->db, shop, customer_id);
+  auto found = detail::read_memberships(*impl_->db, shop, customer_id);
+  if (!found) return found.error();
+  if (*found) return std::move(**found);
+  for (const auto& [key, segments] : impl_->departed)
+    if (key.customer_id == customer_id && key.shop == shop) return segments;
+  return std::vector<std::string>();
+}
+
+result<void> detail::writer_state::remember_departure(std::string_view shop, id_t customer_id) {
+  auto found = read_memberships(*db, shop, customer_id);
+  if (!found) return found.error();
+  if (*found && !(*found)->empty()) departed.push_back({{std::string(shop), customer_id}, std::move(**found)});
+  return {};
 }
 
 result<void> writer::change_memberships(std::string_view shop, id_t customer_id,
                                         const std::vector<std::string>& joined,
                                         const std::vector<std::string>& left, std::string_view cause,
                                         std::int64_t at_ms) {
+  auto current = memberships(shop, customer_id);
+  if (!current) return current.error();
+  std::vector<std::string> next;
+  for (auto& s : *current)
+    if (std::find(left.begin(), left.end(), s) == left.end()) next.push_back(std::move(s));
+  for (const auto& s : joined)
+    if (std::find(next.begin(), next.end(), s) == next.end()) next.push_back(s);
+  {
+    // A departed customer has no row: only its leaving is logged.
+    auto s = impl_->stmt("UPDATE customers SET segments = ?3 WHERE shop = ?1 AND customer_id = ?2");
+    if (!s) return s.error();
+    detail::query q(*s);
+    const std::string joined_names = join_tags(next);
+    STORE_TRY(q.bind_text(1, shop).bind_id(2, customer_id).bind_text(3, joined_names).run());
+  }
   auto log = impl_->stmt(
       "INSERT INTO changes(at_ms, shop, customer_id, segment, joined, cause) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
   if (!log) return log.error();
-  auto change = [&](const std::string& segment, bool join) -> result<void> {
-    auto s = impl_->stmt(join ? "INSERT OR IGNORE INTO memberships(shop, customer_id, segment) VALUES(?1, ?2, ?3)"
-                              : "DELETE FROM memberships WHERE shop = ?1 AND customer_id = ?2 AND segment = ?3");
-    if (!s) return s.error();
-    {
-      detail::query q(*s);
-      STORE_TRY(q.bind_text(1, shop).bind_id(2, customer_id).bind_text(3, segment).run());
-    }
+  auto append = [&](const std::string& segment, bool join) -> result<void> {
     detail::query q(*log);
     return q.bind_int(1, at_ms).bind_text(2, shop).bind_id(3, customer_id).bind_text(4, segment)
         .bind_int(5, join ? 1 : 0).bind_text(6, cause).run();
   };
-  for (const auto& segment : left) STORE_TRY(change(segment, false));
-  for (const auto& segment : joined) STORE_TRY(change(segment, true));
+  for (const auto& segment : left) STORE_TRY(append(segment, false));
+  for (const auto& segment : joined) STORE_TRY(append(segment, true));
   return {};
 }
 

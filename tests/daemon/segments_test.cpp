@@ -252,3 +252,21 @@ TEST_CASE("segment config errors point into the file, inside multi-line queries"
   CHECK(m[2].rfind("shop.toml:11:10: 'products_purchased' is part of Shopify's segment language", 0) == 0);
   CHECK(m[3].rfind("shop.toml:13:8: [[segment]] name must be", 0) == 0);
 }
+
+TEST_CASE("a deleted customer leaves its segments in the change log") {
+  fixture f(vip);
+  const auto now = at(2026, 6, 1);
+  f.order(7, 600'000, now, now);
+  REQUIRE(f.segments_of(7) == std::vector<std::string>{"gold"});
+  REQUIRE(f.w->begin().has_value());
+  REQUIRE(f.w->delete_customer(shop, 7).has_value());
+  std::vector<shopsegd::evaluation_request> requests;
+  for (const auto& key : f.w->touched()) requests.push_back({key, "wh-delete"});
+  REQUIRE(f.engine->evaluate(*f.w, requests, now).has_value());
+  REQUIRE(f.w->commit().has_value());
+  auto last = f.log().back();
+  CHECK(last.segment == "gold");
+  CHECK_FALSE(last.joined);
+  CHECK(last.cause == "wh-delete");
+  CHECK(f.segments_of(7).empty());
+}

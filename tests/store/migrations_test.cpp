@@ -32,7 +32,7 @@ void exec(const std::string& path, const char* sql) {
 TEST_CASE("a fresh database gets the current schema version and shopseg's application id") {
   store_test::temp_db db;
   db.open_writer().reset();
-  CHECK(pragma(db.path, "PRAGMA user_version") == 3);
+  CHECK(pragma(db.path, "PRAGMA user_version") == 4);
   CHECK(pragma(db.path, "PRAGMA application_id") == 0x53485347);
   CHECK(pragma(db.path, "SELECT count(*) FROM sqlite_schema WHERE name = 'orders'") == 1);
 }
@@ -46,7 +46,7 @@ TEST_CASE("reopening a migrated database changes nothing and keeps the data") {
     REQUIRE(w->commit());
   }
   auto w = db.open_writer();
-  CHECK(pragma(db.path, "PRAGMA user_version") == 3);
+  CHECK(pragma(db.path, "PRAGMA user_version") == 4);
   CHECK(db.open_reader()->delivery_seen("a.myshopify.com", "w1").value());
 }
 
@@ -60,9 +60,19 @@ TEST_CASE("a version 1 database is migrated to the current version and keeps its
   }
   // Back to what version 1 had.
   exec(db.path, "DROP INDEX customer_aliases_by_kept; DROP INDEX data_requests_by_customer;"
-                "DROP TABLE settings; PRAGMA user_version = 1");
+                "DROP TABLE settings; ALTER TABLE customers DROP COLUMN segments;"
+                "CREATE TABLE memberships(shop TEXT NOT NULL, customer_id INTEGER NOT NULL,"
+                " segment TEXT NOT NULL, PRIMARY KEY(shop, customer_id, segment)) WITHOUT ROWID;"
+                "CREATE INDEX changes_by_time ON changes(at_ms);"
+                "CREATE INDEX changes_by_customer ON changes(shop, customer_id);"
+                "INSERT INTO customers(shop, customer_id) VALUES('a.myshopify.com', 7);"
+                "INSERT INTO memberships VALUES('a.myshopify.com', 7, 'vip'), ('a.myshopify.com', 7, 'gold');"
+                "PRAGMA user_version = 1");
   db.open_writer().reset();
-  CHECK(pragma(db.path, "PRAGMA user_version") == 3);
+  // Version 4 moved memberships into the customer row.
+  CHECK(db.open_reader()->memberships("a.myshopify.com", 7).value() == std::vector<std::string>{"gold", "vip"});
+  CHECK(pragma(db.path, "SELECT count(*) FROM sqlite_schema WHERE name = 'memberships'") == 0);
+  CHECK(pragma(db.path, "PRAGMA user_version") == 4);
   CHECK(pragma(db.path, "SELECT count(*) FROM sqlite_schema WHERE name = 'customer_aliases_by_kept'") == 1);
   CHECK(db.open_reader()->delivery_seen("a.myshopify.com", "w1").value());
 }
