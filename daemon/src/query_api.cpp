@@ -174,11 +174,9 @@ response query_api::customer(const context& c) {
   if (!*found) return c.fail(http::status::not_found, "not_found", "no such customer");
   auto as_of = reader_->last_event_at(c.params[0]);
   if (!as_of) return c.store_failure(as_of.error());
-  auto memberships = reader_->memberships(c.params[0], (*found)->customer_id);
-  if (!memberships) return c.store_failure(memberships.error());
   const auto epoch = live_.load();
   json_writer w;
-  render_customer(w, **found, epoch->for_customer({(*found)->shop, (*found)->customer_id}), *as_of, *memberships);
+  render_customer(w, **found, epoch->for_customer({(*found)->shop, (*found)->customer_id}), *as_of, (*found)->segments);
   return c.ok(w.take());
 }
 
@@ -195,11 +193,8 @@ response query_api::customers_by_email(const context& c) {
   const auto epoch = live_.load();
   json_writer w;
   w.begin_object().key("customers").begin_array();
-  for (const auto& customer : *found) {
-    auto memberships = reader_->memberships(c.params[0], customer.customer_id);
-    if (!memberships) return c.store_failure(memberships.error());
-    render_customer(w, customer, epoch->for_customer({customer.shop, customer.customer_id}), *as_of, *memberships);
-  }
+  for (const auto& customer : *found)
+    render_customer(w, customer, epoch->for_customer({customer.shop, customer.customer_id}), *as_of, customer.segments);
   w.end_array().end_object();
   return c.ok(w.take());
 }
@@ -227,8 +222,7 @@ response query_api::explain(const context& c) {
     if (!p) return c.store_failure(p.error());
     percentile = rules::percentile_fact{p->first, p->second};
   }
-  auto memberships = reader_->memberships(c.params[0], *id);
-  if (!memberships) return c.store_failure(memberships.error());
+  const auto& memberships = (*found)->segments;
   const calendar days(cfg);
   const std::int64_t now = now_ms();
   const auto facts = facts_of(**found, *ledger, days, percentile);
@@ -237,7 +231,7 @@ response query_api::explain(const context& c) {
   w.begin_object().field("shop", c.params[0]).field("id", (*found)->customer_id);
   w.field("segment", segment->name).field("query", segment->query_text);
   w.field("matches", e.matched);
-  const bool member = std::find(memberships->begin(), memberships->end(), segment->name) != memberships->end();
+  const bool member = std::find(memberships.begin(), memberships.end(), segment->name) != memberships.end();
   w.field("member", member);  // a tier segment that matches is a membership only if it wins
   w.field("today", rules::format_day(days.day_of(c.params[0], now)));
   w.key("clauses").begin_array();

@@ -127,21 +127,19 @@ store::result<bool> segment_engine::evaluate_one(store::writer& w, const store::
     spend_moved = ranks_.set(key.shop, key.customer_id, std::nullopt);
   }
   ++stats.evaluated;
-  auto was_in = w.memberships(key.shop, key.customer_id);
-  if (!was_in) return {boost::system::in_place_error, was_in.error()};
+  const std::vector<std::string> was_in =
+      *customer ? (*customer)->segments : w.departed_memberships(key.shop, key.customer_id);
   std::sort(now_in.begin(), now_in.end());
   std::vector<std::string> joined, left;
-  std::set_difference(now_in.begin(), now_in.end(), was_in->begin(), was_in->end(), std::back_inserter(joined));
-  std::set_difference(was_in->begin(), was_in->end(), now_in.begin(), now_in.end(), std::back_inserter(left));
-  if (!joined.empty() || !left.empty()) {
-    if (auto r = w.change_memberships(key.shop, key.customer_id, joined, left, cause, now_ms); !r) return {boost::system::in_place_error, r.error()};
-    stats.changes += joined.size() + left.size();
+  std::set_difference(now_in.begin(), now_in.end(), was_in.begin(), was_in.end(), std::back_inserter(joined));
+  std::set_difference(was_in.begin(), was_in.end(), now_in.begin(), now_in.end(), std::back_inserter(left));
+  if (*customer || !left.empty()) {
+    if (auto r = w.record_segments(key.shop, key.customer_id, now_in, joined, left, next_at, cause, now_ms); !r)
+      return {boost::system::in_place_error, r.error()};
   }
-  if (*customer) {
-    if (auto r = w.set_next_change(key.shop, key.customer_id, next_at); !r) return {boost::system::in_place_error, r.error()};
-    if (next_at && (!stats.earliest_next_change || *next_at < *stats.earliest_next_change))
-      stats.earliest_next_change = next_at;
-  }
+  stats.changes += joined.size() + left.size();
+  if (*customer && next_at && (!stats.earliest_next_change || *next_at < *stats.earliest_next_change))
+    stats.earliest_next_change = next_at;
   return spend_moved;
 }
 

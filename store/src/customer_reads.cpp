@@ -10,7 +10,7 @@ constexpr const char* customer_columns =
     "SELECT shop, customer_id, email, phone, first_name, last_name, state, created_at_ms, tags, "
     "amount_spent_minor, number_of_orders, first_order_at_ms, last_order_at_ms, "
     "largest_order_minor, currency, shopify_amount_spent_minor, shopify_number_of_orders, "
-    "shopify_currency, updated_at_ms FROM customers ";
+    "shopify_currency, updated_at_ms, segments, next_change_at_ms FROM customers ";
 
 customer_view customer_from_row(const query& q) {
   customer_view c;
@@ -33,6 +33,8 @@ customer_view customer_from_row(const query& q) {
   c.shopify_number_of_orders = q.opt_int_at(16);
   c.shopify_currency = q.opt_text_at(17);
   c.updated_at_ms = q.int_at(18);
+  c.segments = split_tags(q.text_at(19));
+  c.next_change_at_ms = q.opt_int_at(20);
   return c;
 }
 

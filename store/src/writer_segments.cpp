@@ -31,25 +31,28 @@ result<void> detail::writer_state::remember_departure(std::string_view shop, id_
   return {};
 }
 
-result<void> writer::change_memberships(std::string_view shop, id_t customer_id,
-                                        const std::vector<std::string>& joined,
-                                        const std::vector<std::string>& left, std::string_view cause,
-                                        std::int64_t at_ms) {
-  auto current = memberships(shop, customer_id);
-  if (!current) return current.error();
-  std::vector<std::string> next;
-  for (auto& s : *current)
-    if (std::find(left.begin(), left.end(), s) == left.end()) next.push_back(std::move(s));
-  for (const auto& s : joined)
-    if (std::find(next.begin(), next.end(), s) == next.end()) next.push_back(s);
+result<void> writer::record_segments(std::string_view shop, id_t customer_id, const std::vector<std::string>& now_in,
+                                     const std::vector<std::string>& joined, const std::vector<std::string>& left,
+                                     std::optional<std::int64_t> next_change_at_ms, std::string_view cause,
+                                     std::int64_t at_ms) {
   {
-    // A departed customer has no row: only its leaving is logged.
-    auto s = impl_->stmt("UPDATE customers SET segments = ?3 WHERE shop = ?1 AND customer_id = ?2");
+    auto s = impl_->stmt("UPDATE customers SET segments = ?3 WHERE shop = ?1 AND customer_id = ?2 AND segments != ?3");
     if (!s) return s.error();
     detail::query q(*s);
-    const std::string joined_names = join_tags(next);
-    STORE_TRY(q.bind_text(1, shop).bind_id(2, customer_id).bind_text(3, joined_names).run());
+    const std::string names = join_tags(now_in);
+    STORE_TRY(q.bind_text(1, shop).bind_id(2, customer_id).bind_text(3, names).run());
   }
+  {
+    // A separate statement: assigning the indexed next_change_at_ms rewrites its index entry
+    // (a random page) even when the value stays, so it is assigned only when it moves.
+    auto s = impl_->stmt(
+        "UPDATE customers SET next_change_at_ms = ?3 WHERE shop = ?1 AND customer_id = ?2 AND "
+        "next_change_at_ms IS NOT ?3");
+    if (!s) return s.error();
+    detail::query q(*s);
+    STORE_TRY(q.bind_text(1, shop).bind_id(2, customer_id).bind_opt_int(3, next_change_at_ms).run());
+  }
+  if (joined.empty() && left.empty()) return {};
   auto log = impl_->stmt(
       "INSERT INTO changes(at_ms, shop, customer_id, segment, joined, cause) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
   if (!log) return log.error();
@@ -63,14 +66,10 @@ result<void> writer::change_memberships(std::string_view shop, id_t customer_id,
   return {};
 }
 
-result<void> writer::set_next_change(std::string_view shop, id_t customer_id, std::optional<std::int64_t> at_ms) {
-  // Written only when it moves: the column is indexed.
-  auto s = impl_->stmt(
-      "UPDATE customers SET next_change_at_ms = ?3 WHERE shop = ?1 AND customer_id = ?2 AND "
-      "next_change_at_ms IS NOT ?3");
-  if (!s) return s.error();
-  detail::query q(*s);
-  return q.bind_text(1, shop).bind_id(2, customer_id).bind_opt_int(3, at_ms).run();
+std::vector<std::string> writer::departed_memberships(std::string_view shop, id_t customer_id) const {
+  for (const auto& [key, segments] : impl_->departed)
+    if (key.customer_id == customer_id && key.shop == shop) return segments;
+  return {};
 }
 
 result<std::vector<customer_key>> writer::due_customers(std::int64_t now_ms, int limit) {

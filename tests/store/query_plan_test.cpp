@@ -52,8 +52,7 @@ void run_every_operation(store::writer& w, store::reader& r) {
   REQUIRE(w.customer(shop, 7).has_value());
   REQUIRE(w.ledger(shop, 7).has_value());
   REQUIRE(w.memberships(shop, 7).has_value());
-  REQUIRE(w.change_memberships(shop, 7, {"gold"}, {"silver"}, "w1", 90).has_value());
-  REQUIRE(w.set_next_change(shop, 7, 1000).has_value());
+  REQUIRE(w.record_segments(shop, 7, {"gold"}, {"gold"}, {"silver"}, 1000, "w1", 90).has_value());
   REQUIRE(w.due_customers(2000, 10).has_value());
   REQUIRE(w.earliest_next_change().has_value());
   REQUIRE(w.customers_after(std::nullopt, 10).has_value());

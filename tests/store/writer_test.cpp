@@ -398,10 +398,9 @@ TEST_CASE("memberships change with a change-log entry each; next change times ar
   CHECK(f.upsert(order(1, 7, 1000, 100)) == outcome::applied);
   REQUIRE(f.w->begin());
   CHECK(f.w->memberships(shop, 7).value().empty());
-  REQUIRE(f.w->change_memberships(shop, 7, {"gold", "repeat"}, {}, "wh-1", 5000));
+  REQUIRE(f.w->record_segments(shop, 7, {"gold", "repeat"}, {"gold", "repeat"}, {}, std::nullopt, "wh-1", 5000));
   CHECK(f.w->memberships(shop, 7).value() == std::vector<std::string>{"gold", "repeat"});
-  REQUIRE(f.w->change_memberships(shop, 7, {"platinum"}, {"gold"}, "clock", 6000));
-  REQUIRE(f.w->set_next_change(shop, 7, 9000));
+  REQUIRE(f.w->record_segments(shop, 7, {"platinum", "repeat"}, {"platinum"}, {"gold"}, 9000, "clock", 6000));
   REQUIRE(f.w->commit());
   CHECK(f.r->memberships(shop, 7).value() == std::vector<std::string>{"platinum", "repeat"});
   auto log = f.r->changes(0, 100).value();

@@ -79,6 +79,8 @@ struct customer_view {
   std::optional<std::int64_t> shopify_number_of_orders;
   std::optional<std::string> shopify_currency;
   std::int64_t updated_at_ms = 0;  // when the store last changed this customer (wall clock)
+  std::vector<std::string> segments;  // current memberships, sorted
+  std::optional<std::int64_t> next_change_at_ms;  // when time alone may change them
 };
 
 struct order_view {

@@ -112,14 +112,15 @@ class writer {
   result<std::optional<customer_view>> customer(std::string_view shop, id_t customer_id);
   result<std::vector<ledger_entry>> ledger(std::string_view shop, id_t customer_id);
   result<std::vector<std::string>> memberships(std::string_view shop, id_t customer_id);
-  // Adds and removes memberships and appends one change-log entry per segment joined or left,
-  // in the order given (left first, then joined).
-  result<void> change_memberships(std::string_view shop, id_t customer_id,
-                                  const std::vector<std::string>& joined,
-                                  const std::vector<std::string>& left, std::string_view cause,
-                                  std::int64_t at_ms);
-  // The next moment time alone may change the customer's segments (nullopt: never).
-  result<void> set_next_change(std::string_view shop, id_t customer_id, std::optional<std::int64_t> at_ms);
+  // Stores a customer's memberships (`now_in`, sorted) and next change time in one update,
+  // written only when either moved, and appends one change-log entry per segment left, then
+  // per segment joined. A customer without a row (deleted in this transaction) only logs.
+  result<void> record_segments(std::string_view shop, id_t customer_id, const std::vector<std::string>& now_in,
+                               const std::vector<std::string>& joined, const std::vector<std::string>& left,
+                               std::optional<std::int64_t> next_change_at_ms, std::string_view cause,
+                               std::int64_t at_ms);
+  // The memberships of a customer deleted or merged away in this transaction (to log leaves).
+  std::vector<std::string> departed_memberships(std::string_view shop, id_t customer_id) const;
   // Customers whose next change is at or before `now_ms`, earliest first.
   result<std::vector<customer_key>> due_customers(std::int64_t now_ms, int limit);
   // The earliest next change of any customer (to arm the timer).
