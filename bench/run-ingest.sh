@@ -4,7 +4,8 @@
 #
 #   bench/run-ingest.sh [--runs N] [--duration S] [--connections N] [--rate R] [--only NAMES]
 #
-# NAMES is a comma list of shopsegd,flask,node (default all three). Every server gets a fresh
+# NAMES is a comma list of shopsegd,segments,flask,node (default all four; "segments" is
+# shopsegd with the segments and order flags config.example.toml ships). Every server gets a fresh
 # database in a temp directory. Results (one JSON line per loadgen run) stay in $OUT_DIR
 # (default: a temp directory, printed at the end).
 set -euo pipefail
@@ -16,7 +17,7 @@ WARMUP=2
 CONNECTIONS=64
 RATE=1000
 RATE_DURATION=10
-ONLY="shopsegd,flask,node"
+ONLY="shopsegd,segments,flask,node"
 SECRET="bench-secret-$(date +%s)"
 SHOP="bench-shop.myshopify.com"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build-bench}"
@@ -56,7 +57,7 @@ wait_port() {  # wait_port PORT PID
 
 log "building shopsegd and loadgen (Release) in $BUILD_DIR"
 targets=(loadgen)
-want shopsegd && targets+=(shopsegd)
+{ want shopsegd || want segments; } && targets+=(shopsegd)
 if ! { cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release &&
        cmake --build "$BUILD_DIR" --target "${targets[@]}" -j"$(nproc)"; } >"$BUILD_DIR.log" 2>&1; then
   tail -30 "$BUILD_DIR.log" >&2
@@ -98,7 +99,7 @@ trap 'stop_server' EXIT INT TERM
 start_server() {  # start_server NAME PORT DIR ; sets SERVER_PID
   local name="$1" port="$2" dir="$3"
   case "$name" in
-    shopsegd)
+    shopsegd|segments)
       cat >"$dir/shopsegd.toml" <<EOF
 [webhook]
 listen  = "127.0.0.1:$port"
@@ -113,6 +114,8 @@ path = "$dir/shopseg.db"
 [log]
 level = "warn"
 EOF
+      # The shipped segments: everything of config.example.toml from its first [[segment]] on.
+      [ "$name" = segments ] && sed -n '/^\[\[segment\]\]/,$p' "$ROOT/config.example.toml" >>"$dir/shopsegd.toml"
       "$SHOPSEGD" --config "$dir/shopsegd.toml" >"$dir/server.log" 2>&1 &
       SERVER_PID=$! ;;
     flask)
@@ -139,7 +142,7 @@ field() { python3 -c 'import json,sys; k=sys.argv[1]; [print(json.loads(l)[k]) f
 
 declare -A RES
 servers=()
-for name in shopsegd flask node; do
+for name in shopsegd segments flask node; do
   want "$name" || continue
   dir="$WORK/$name"; mkdir -p "$dir"
   port="$(free_port)"
@@ -178,6 +181,10 @@ for name in "${servers[@]}"; do
     "${RES[$name,ok_per_s]}" "${RES[$name,p50_ms]}" "${RES[$name,p99_ms]}" "${RES[$name,max_ms]}" \
     "${RES[$name,cpu_us_per_webhook]}" "${RES[$name,peak_rss_mb]}" "${RES[$name,rate_p99]}"
 done
+if [ -n "${RES[shopsegd,ok_per_s]:-}" ] && [ -n "${RES[segments,ok_per_s]:-}" ]; then
+  awk -v a="${RES[segments,ok_per_s]}" -v b="${RES[shopsegd,ok_per_s]}" \
+    'BEGIN { printf "with the shipped segments: %.0f%% of the throughput without them\n", (b>0?100*a/b:0) }'
+fi
 for base in flask node; do
   if [ -n "${RES[shopsegd,ok_per_s]:-}" ] && [ -n "${RES[$base,ok_per_s]:-}" ]; then
     awk -v a="${RES[shopsegd,ok_per_s]}" -v b="${RES[$base,ok_per_s]}" -v ca="${RES[shopsegd,cpu_us_per_webhook]}" \
