@@ -15,90 +15,16 @@
 #include <stdexcept>
 #include <toml++/toml.h>
 
+#include "config_reader.hpp"
+
 namespace shopsegd {
 namespace {
 
-class reader {
- public:
-  reader(std::string source, std::string_view text, config_errors& errors)
-      : source_(std::move(source)), text_(text), errors_(errors) {}
+using detail::reader;
+using detail::read_service;
+using detail::read_segments;
+using detail::read_order_flags;
 
-  const std::string& source() const { return source_; }
-  void add(std::vector<std::string> messages) {
-    for (auto& m : messages) errors_.messages.push_back(std::move(m));
-  }
-
-  // Where the content of the string value at `where` starts: after its opening quotes, and
-  // after the newline that directly follows opening triple quotes (TOML trims it). Columns
-  // after an escape sequence inside the string drift by the escape's length.
-  rules::position string_content_start(const toml::source_region& where) const {
-    rules::position at{static_cast<int>(where.begin.line), static_cast<int>(where.begin.column)};
-    std::size_t offset = 0;
-    for (int line = 1; line < at.line && offset < text_.size(); ++offset)
-      if (text_[offset] == '\n') ++line;
-    offset += static_cast<std::size_t>(at.column - 1);
-    const std::string_view rest = text_.substr(std::min(offset, text_.size()));
-    if (rest.starts_with("\"\"\"") || rest.starts_with("'''")) {
-      const std::string_view after = rest.substr(3);
-      if (after.starts_with("\n") || after.starts_with("\r\n")) return {at.line + 1, 1};
-      return {at.line, at.column + 3};
-    }
-    return {at.line, at.column + 1};
-  }
-
-  void error(const toml::source_region& where, const std::string& message) {
-    errors_.messages.push_back(source_ + ":" + std::to_string(where.begin.line) + ":" +
-                               std::to_string(where.begin.column) + ": " + message);
-  }
-
-  // Reports keys of `table` that are not in `known`.
-  void check_keys(const toml::table& table, std::initializer_list<std::string_view> known,
-                  std::string_view section) {
-    for (const auto& [key, node] : table) {
-      bool found = false;
-      for (auto k : known) found = found || k == key.str();
-      if (!found) error(node.source(), "unknown key '" + std::string(key.str()) + "' in [" +
-                                           std::string(section) + "]");
-    }
-  }
-
-  void get(const toml::table& t, std::string_view key, std::string& out) {
-    if (auto* n = t.get(key)) {
-      if (auto v = n->value<std::string>()) out = *v;
-      else error(n->source(), "'" + std::string(key) + "' must be a string");
-    }
-  }
-
-  template <class Int>
-  void get(const toml::table& t, std::string_view key, Int& out, std::int64_t min,
-           std::int64_t max) {
-    if (auto* n = t.get(key)) {
-      auto v = n->value<std::int64_t>();
-      if (!v || !n->is_integer()) error(n->source(), "'" + std::string(key) + "' must be an integer");
-      else if (*v < min || *v > max)
-        error(n->source(), "'" + std::string(key) + "' must be between " + std::to_string(min) +
-                               " and " + std::to_string(max));
-      else out = static_cast<Int>(*v);
-    }
-  }
-
-  void get(const toml::table& t, std::string_view key, std::vector<std::string>& out) {
-    auto* n = t.get(key);
-    if (!n) return;
-    auto* arr = n->as_array();
-    if (!arr) return error(n->source(), "'" + std::string(key) + "' must be an array of strings");
-    out.clear();
-    for (const auto& item : *arr) {
-      if (auto v = item.value<std::string>()) out.push_back(*v);
-      else error(item.source(), "'" + std::string(key) + "' must hold only strings");
-    }
-  }
-
- private:
-  std::string source_;
-  std::string_view text_;
-  config_errors& errors_;
-};
 
 const toml::table* section(reader& r, const toml::table& root, std::string_view name) {
   auto* n = root.get(name);
@@ -206,134 +132,8 @@ void read_shops(reader& r, const toml::table& root, config& c) {
   }
 }
 
-// A TOML string, integer or boolean as a JSON literal (service attributes are rendered into
-// answers as they are).
-std::optional<std::string> json_literal(const toml::node& node) {
-  if (auto s = node.value_exact<std::string>()) {
-    std::string out = "\"";
-    for (char ch : *s) {
-      if (ch == '"' || ch == '\\') out += '\\';
-      if (static_cast<unsigned char>(ch) < 0x20) continue;
-      out += ch;
-    }
-    return out + "\"";
-  }
-  if (auto i = node.value_exact<std::int64_t>()) return std::to_string(*i);
-  if (auto b = node.value_exact<bool>()) return *b ? "true" : "false";
-  return std::nullopt;
-}
-
-service_attributes read_service(reader& r, const toml::table& t, std::string_view section) {
-  service_attributes out;
-  for (const auto& [key, node] : t) {
-    if (auto literal = json_literal(node)) out.emplace_back(std::string(key.str()), *literal);
-    else r.error(node.source(), "[" + std::string(section) + "] values must be strings, integers or booleans");
-  }
-  return out;
-}
-
 void read_default_service(reader& r, const toml::table& t, config& c) {
   for (auto& [key, literal] : read_service(r, t, "default_service")) c.default_service[key] = literal;
-}
-
-// The query of a [[segment]] or [[order_flag]], parsed where it stands in the file.
-std::shared_ptr<const rules::query> read_query(reader& r, const toml::table& t, std::string_view section,
-                                               std::string& text, rules::subject about) {
-  auto* n = t.get("query");
-  if (!n) {
-    r.error(t.source(), "[[" + std::string(section) + "]] needs a query");
-    return nullptr;
-  }
-  auto v = n->value_exact<std::string>();
-  if (!v) {
-    r.error(n->source(), "'query' must be a string");
-    return nullptr;
-  }
-  text = *v;
-  auto parsed = rules::parse(text, {r.source(), r.string_content_start(n->source())}, about);
-  if (!parsed) {
-    r.add(std::move(parsed.error().messages));
-    return nullptr;
-  }
-  return std::make_shared<const rules::query>(std::move(*parsed));
-}
-
-bool valid_name(const std::string& name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char ch : name)
-    if (!(std::islower(static_cast<unsigned char>(ch)) || std::isdigit(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_'))
-      return false;
-  return true;
-}
-
-const toml::array* array_of_tables(reader& r, const toml::table& root, std::string_view key) {
-  auto* n = root.get(key);
-  if (!n) return nullptr;
-  auto* arr = n->as_array();
-  if (!arr) r.error(n->source(), "'" + std::string(key) + "' must be an array of tables ([[" + std::string(key) + "]])");
-  return arr;
-}
-
-void read_segments(reader& r, const toml::table& root, config& c) {
-  auto* arr = array_of_tables(r, root, "segment");
-  if (!arr) return;
-  std::map<std::string, const toml::node*> names;
-  std::map<std::int64_t, std::string> tiers;
-  for (const auto& item : *arr) {
-    auto* t = item.as_table();
-    if (!t) { r.error(item.source(), "[[segment]] entries must be tables"); continue; }
-    r.check_keys(*t, {"name", "query", "tier", "service"}, "[segment]");
-    segment_config seg;
-    r.get(*t, "name", seg.name);
-    auto* name_node = t->get("name");
-    if (!valid_name(seg.name))
-      r.error(name_node ? name_node->source() : t->source(),
-              "[[segment]] name must be 1-64 characters of a-z, 0-9, '-' and '_', got '" + seg.name + "'");
-    else if (!names.emplace(seg.name, name_node).second)
-      r.error(name_node->source(), "segment '" + seg.name + "' is defined twice");
-    if (auto* tier = t->get("tier")) {
-      int value = 0;
-      r.get(*t, "tier", value, 1, 1000);
-      seg.tier = value;
-      if (auto [it, fresh] = tiers.emplace(value, seg.name); !fresh)
-        r.error(tier->source(), "tier " + std::to_string(value) + " of segment '" + seg.name +
-                                    "' is already the tier of '" + it->second + "': tiers are exclusive, give each a distinct number");
-    }
-    seg.query = read_query(r, *t, "segment", seg.query_text, rules::subject::customer);
-    if (auto* service = t->get("service")) {
-      if (auto* st = service->as_table()) seg.service = read_service(r, *st, "segment.service");
-      else r.error(service->source(), "[segment.service] must be a table");
-    }
-    c.segments.push_back(std::move(seg));
-  }
-}
-
-void read_order_flags(reader& r, const toml::table& root, config& c) {
-  auto* arr = array_of_tables(r, root, "order_flag");
-  if (!arr) return;
-  std::set<std::string> names;
-  for (const auto& item : *arr) {
-    auto* t = item.as_table();
-    if (!t) { r.error(item.source(), "[[order_flag]] entries must be tables"); continue; }
-    r.check_keys(*t, {"name", "query", "tag", "escalate_to", "within_minutes"}, "[order_flag]");
-    order_flag_config flag;
-    r.get(*t, "name", flag.name);
-    auto* name_node = t->get("name");
-    if (!valid_name(flag.name))
-      r.error(name_node ? name_node->source() : t->source(),
-              "[[order_flag]] name must be 1-64 characters of a-z, 0-9, '-' and '_', got '" + flag.name + "'");
-    else if (!names.insert(flag.name).second)
-      r.error(name_node->source(), "order flag '" + flag.name + "' is defined twice");
-    r.get(*t, "tag", flag.tag);
-    r.get(*t, "escalate_to", flag.escalate_to);
-    if (t->get("within_minutes")) {
-      int minutes = 0;
-      r.get(*t, "within_minutes", minutes, 0, 525600);
-      flag.within_minutes = minutes;
-    }
-    flag.query = read_query(r, *t, "order_flag", flag.query_text, rules::subject::order);
-    c.order_flags.push_back(std::move(flag));
-  }
 }
 
 void read_all(reader& r, const toml::table& root, config& c) {
