@@ -92,7 +92,9 @@ std::vector<std::string> reload_config(const config& running, ingest& pipeline) 
 int run_daemon(const config& cfg) {
   warn_about_development_secret(cfg);
   make_parent_dir(cfg.store.path);
-  auto opened = store::writer::open(cfg.store.path);
+  store::open_options options;
+  options.background_checkpoints = true;
+  auto opened = store::writer::open(cfg.store.path, options);
   if (!opened) {
     const auto& ec = opened.error();
     spdlog::critical("store {}: {}{}", cfg.store.path, ec.message(),
@@ -107,7 +109,12 @@ int run_daemon(const config& cfg) {
   }
 
   live_config live(std::make_shared<const config>(cfg));
-  ingest pipeline(*writer, cfg, live, clock_from_environment());
+  auto checkpoints = store::checkpointer::open(cfg.store.path);
+  if (!checkpoints) {
+    spdlog::critical("store {}: {}", cfg.store.path, checkpoints.error().message());
+    return 1;
+  }
+  ingest pipeline(*writer, cfg, live, clock_from_environment(), std::move(*checkpoints));
   webhook_context hooks{cfg, webhook_gate(cfg), pipeline};
   asio::io_context net(1);
   asio::io_context queries(1);

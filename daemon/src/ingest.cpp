@@ -27,12 +27,54 @@ std::string_view to_string(ingest_status s) noexcept {
   return "unknown";
 }
 
-ingest::ingest(store::writer& writer, const config& cfg, live_config& live, std::function<std::int64_t()> clock)
+namespace {
+// The checkpointer is woken for every this many new WAL frames (4 MiB of 4 KiB pages) ...
+constexpr int checkpoint_step_frames = 1024;
+// ... and the writer restarts the WAL once it holds this many (32 MiB): by then the
+// checkpointer has copied nearly all of it, so the restart's own copy and fsync are short,
+// and they come once every few seconds under load instead of several times a second.
+constexpr int restart_frames = 8192;
+}  // namespace
+
+ingest::ingest(store::writer& writer, const config& cfg, live_config& live, std::function<std::int64_t()> clock,
+               std::unique_ptr<store::checkpointer> checkpoints)
     : writer_(writer),
       cfg_(cfg),
       live_(live),
       clock_(std::move(clock)),
-      segments_(std::make_unique<segment_engine>(live.load()->current)) {}
+      segments_(std::make_unique<segment_engine>(live.load()->current)),
+      checkpoints_(std::move(checkpoints)) {}
+
+void ingest::after_commit() {
+  if (!checkpoints_) return;
+  const int frames = writer_.wal_frames();
+  if (frames < checkpoint_requested_at_) checkpoint_requested_at_ = 0;  // the WAL restarted
+  if (frames >= restart_frames) {
+    if (auto r = writer_.restart_wal(); !r) spdlog::warn("store: WAL restart failed: {}", r.error().message());
+    checkpoint_requested_at_ = 0;
+    return;
+  }
+  if (frames - checkpoint_requested_at_ < checkpoint_step_frames) return;
+  checkpoint_requested_at_ = frames;
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    checkpoint_wanted_ = true;
+  }
+  checkpoint_wake_.notify_one();
+}
+
+void ingest::run_checkpoints() {
+  for (;;) {
+    {
+      std::unique_lock lock(checkpoint_mutex_);
+      checkpoint_wake_.wait(lock, [&] { return checkpoint_wanted_ || checkpoints_stopping_; });
+      if (checkpoints_stopping_) return;
+      checkpoint_wanted_ = false;
+    }
+    if (auto r = checkpoints_->checkpoint(); !r)
+      spdlog::warn("store: background checkpoint failed: {}", r.error().message());
+  }
+}
 
 ingest::~ingest() { stop(); }
 
@@ -44,6 +86,7 @@ void ingest::start() {
   recompute_at_start();
   run_clock(clock_());
   thread_ = std::thread([this] { run(); });
+  if (checkpoints_) checkpoint_thread_ = std::thread([this] { run_checkpoints(); });
 }
 
 bool ingest::submit(delivery&& d, completion done) {
@@ -64,6 +107,12 @@ void ingest::stop() {
   }
   wake_.notify_one();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    checkpoints_stopping_ = true;
+  }
+  checkpoint_wake_.notify_one();
+  if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
 }
 
 void ingest::run() {
@@ -193,6 +242,7 @@ void ingest::commit_batch(std::deque<job>& batch) {
     if (failure == ingest_status::committed) counter.fetch_add(1, std::memory_order_relaxed);
     j.done(j.status);
   }
+  if (failure == ingest_status::committed) after_commit();
   if (erased && failure == ingest_status::committed) {
     // Erased PII must leave the WAL file too, not only the main database.
     if (auto r = writer_.checkpoint_truncate(); !r)

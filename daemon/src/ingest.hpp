@@ -16,6 +16,7 @@
 #include "config.hpp"
 #include "live_config.hpp"
 #include "segments.hpp"
+#include "store/checkpointer.hpp"
 #include "store/writer.hpp"
 #include "webhook.hpp"
 
@@ -51,7 +52,10 @@ class ingest {
   // `cfg` holds what a reload does not change (limits, paths); `live` the reloadable part,
   // which the writer updates as a reload progresses. `clock` gives Unix milliseconds
   // (injectable so tests can travel in time).
-  ingest(store::writer& writer, const config& cfg, live_config& live, std::function<std::int64_t()> clock);
+  // `checkpoints` (may be null) copies the WAL back on a thread of its own; the writer must have
+  // been opened with background_checkpoints then.
+  ingest(store::writer& writer, const config& cfg, live_config& live, std::function<std::int64_t()> clock,
+         std::unique_ptr<store::checkpointer> checkpoints = nullptr);
   ~ingest();
   ingest(const ingest&) = delete;
   ingest& operator=(const ingest&) = delete;
@@ -80,6 +84,8 @@ class ingest {
   void commit_batch(std::deque<job>& batch);
   ingest_status apply_one(job& j, bool& erased);
   void maybe_prune(std::int64_t now_ms);
+  void after_commit();
+  void run_checkpoints();
   // Re-evaluates the customers whose next change time has come; returns when none is due.
   void run_clock(std::int64_t now_ms);
   // Reload: start, one batch of the recompute, and the start-up check of the fingerprint.
@@ -101,6 +107,14 @@ class ingest {
   std::size_t reload_evaluated_ = 0, reload_changes_ = 0;
   std::int64_t reload_started_ms_ = 0;
   std::shared_ptr<const config> pending_reload_;  // guarded by mutex_
+  // The background checkpointer and its thread.
+  std::unique_ptr<store::checkpointer> checkpoints_;
+  int checkpoint_requested_at_ = 0;  // WAL frames when the checkpointer was last woken
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_wake_;
+  bool checkpoint_wanted_ = false;
+  bool checkpoints_stopping_ = false;
+  std::thread checkpoint_thread_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<job> queue_;

@@ -33,6 +33,16 @@ result<std::unique_ptr<writer>> writer::open(const std::string& path, const open
   STORE_TRY(detail::migrate(**db));
   auto state = std::make_unique<impl>();
   state->db = std::move(*db);
+  // The WAL hook replaces SQLite's automatic checkpoint (itself a WAL hook), so it is set only
+  // when a checkpointer takes over; it reports the WAL's size after every commit.
+  if (options.background_checkpoints)
+    sqlite3_wal_hook(
+        state->db->handle(),
+        [](void* frames, sqlite3*, const char*, int n) {
+          *static_cast<int*>(frames) = n;
+          return SQLITE_OK;
+        },
+        &state->wal_frames);
   return std::unique_ptr<writer>(new writer(std::move(state)));
 }
 
@@ -48,6 +58,15 @@ result<void> writer::begin() {
 }
 
 result<void> writer::commit() { return impl_->db->exec("COMMIT"); }
+
+int writer::wal_frames() const noexcept { return impl_->wal_frames; }
+
+result<void> writer::restart_wal() {
+  const int rc = sqlite3_wal_checkpoint_v2(impl_->db->handle(), nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY) return make_sqlite_error(rc);
+  impl_->wal_frames = 0;
+  return {};
+}
 
 void writer::rollback() noexcept {
   if (!sqlite3_get_autocommit(impl_->db->handle())) (void)impl_->db->exec("ROLLBACK");

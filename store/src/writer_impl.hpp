@@ -18,6 +18,7 @@ namespace detail {
 struct writer_state {
   std::unique_ptr<connection> db;
   std::vector<customer_key> touched;
+  int wal_frames = 0;  // the WAL's size after the last commit (set by the WAL hook)
   // Memberships of customers deleted or merged away in this transaction, so that the segment
   // evaluation that follows can log that they left.
   std::vector<std::pair<customer_key, std::vector<std::string>>> departed;

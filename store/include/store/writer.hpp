@@ -20,6 +20,9 @@ namespace store {
 
 struct open_options {
   bool create = true;  // create the file when it does not exist
+  // Leave checkpoints to a store::checkpointer on another thread (and restart_wal()) instead
+  // of running them inside the commit that fills the WAL.
+  bool background_checkpoints = false;
 };
 
 struct retention {
@@ -47,6 +50,11 @@ class writer {
 
   result<void> begin();     // BEGIN IMMEDIATE; clears touched()
   result<void> commit();    // COMMIT: durable when it returns
+  // Frames in the WAL after the last commit (0 when checkpoints are automatic).
+  int wal_frames() const noexcept;
+  // Copies what the checkpointer left and restarts the WAL from its beginning (the next
+  // transaction writes at its start). Outside a transaction.
+  result<void> restart_wal();
   void rollback() noexcept;
 
   // Registers a shop (idempotent); `active` becomes true on any delivery after uninstall.
