@@ -123,7 +123,8 @@ void ingest::run() {
       // Wake for the next customer due on the clock, and at least once a minute so retention
       // pruning runs on an idle daemon too.
       // A running reload does not wait: its batches go between the deliveries' batches.
-      const auto wait = reloading_ ? std::chrono::milliseconds(0) : wait_time(clock_());
+      const auto wait = reloading_ ? std::chrono::milliseconds(std::max<std::int64_t>(0, reload_retry_at_ms_ - now_ms()))
+                                   : wait_time(clock_());
       wake_.wait_for(lock, wait, [&] { return stopping_ || !queue_.empty() || pending_reload_; });
       if (queue_.empty() && stopping_) return;
       batch.swap(queue_);
@@ -233,6 +234,12 @@ void ingest::commit_batch(std::deque<job>& batch) {
     spdlog::error("store: commit of {} deliveries failed: {}", batch.size(), e.code().message());
     counters_.failures.fetch_add(batch.size(), std::memory_order_relaxed);
   }
+  if (erased && failure == ingest_status::committed) {
+    // Erased PII must leave the WAL file too, not only the main database, before the redact
+    // is acknowledged.
+    if (auto r = writer_.checkpoint_truncate(); !r)
+      spdlog::warn("store: checkpoint after redact failed: {}", r.error().message());
+  }
   counters_.batches.fetch_add(1, std::memory_order_relaxed);
   for (auto& j : batch) {
     if (failure != ingest_status::committed) j.status = failure;
@@ -243,11 +250,6 @@ void ingest::commit_batch(std::deque<job>& batch) {
     j.done(j.status);
   }
   if (failure == ingest_status::committed) after_commit();
-  if (erased && failure == ingest_status::committed) {
-    // Erased PII must leave the WAL file too, not only the main database.
-    if (auto r = writer_.checkpoint_truncate(); !r)
-      spdlog::warn("store: checkpoint after redact failed: {}", r.error().message());
-  }
 }
 
 void ingest::maybe_prune(std::int64_t now) {

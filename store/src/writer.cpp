@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <thread>
 
 #include "writer_impl.hpp"
 
@@ -232,8 +233,14 @@ result<std::int64_t> writer::prune(std::int64_t now_ms, const retention& keep) {
 }
 
 result<void> writer::checkpoint_truncate() {
-  const int rc = sqlite3_wal_checkpoint_v2(impl_->db->handle(), nullptr,
-                                           SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  // A background checkpointer may hold the checkpoint lock: SQLite then answers SQLITE_BUSY at
+  // once instead of waiting, and an erasure must not leave old pages in the WAL, so retry (for
+  // up to about five seconds, the busy timeout readers get too).
+  int rc = SQLITE_BUSY;
+  for (int attempt = 0; attempt < 5000 && rc == SQLITE_BUSY; ++attempt) {
+    rc = sqlite3_wal_checkpoint_v2(impl_->db->handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    if (rc == SQLITE_BUSY) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   if (rc != SQLITE_OK) return make_sqlite_error(rc);
   return {};
 }
