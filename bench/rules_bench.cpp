@@ -41,7 +41,7 @@ std::vector<rules::segment_definition> definitions() {
   std::vector<rules::segment_definition> out;
   for (int i = 0; i < 20; ++i)
     out.push_back({"s" + std::to_string(i), i < 3 ? std::optional<int>(i + 1) : std::nullopt,
-                   std::move(rules::parse(queries[i], {"bench", {1, 1}}).value())});
+                   std::make_shared<const rules::query>(std::move(rules::parse(queries[i], {"bench", {1, 1}}).value()))});
   return out;
 }
 

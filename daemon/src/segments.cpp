@@ -64,8 +64,10 @@ rules::customer_facts facts_of(const store::customer_view& c, const std::vector<
 
 segment_engine::segment_engine(std::shared_ptr<const config> cfg) : cfg_(std::move(cfg)), days_(*cfg_) {
   std::vector<rules::decimal> literals;
-  for (const auto& s : cfg_->segments)
+  for (const auto& s : cfg_->segments) {
+    definitions_.push_back({s.name, s.tier, s.query});
     if (s.query) collect_thresholds(*s.query, literals);
+  }
   for (const auto& d : literals) {
     thresholds_.push_back({d, false});
     thresholds_.push_back({d, true});
@@ -107,21 +109,9 @@ store::result<bool> segment_engine::evaluate_one(store::writer& w, const store::
     }
     const auto facts = facts_of(c, *ledger, days_, percentile);
     const rules::day today = days_.day_of(key.shop, now_ms);
-    const auto& defs = cfg_->segments;
-    std::vector<std::size_t> matched;
-    std::optional<std::size_t> tier;
-    for (std::size_t i = 0; i < defs.size(); ++i) {
-      if (!rules::matches(*cfg_->segments[i].query, facts, today)) continue;
-      if (defs[i].tier && (!tier || *defs[i].tier < *defs[*tier].tier)) tier = i;
-      matched.push_back(i);
-    }
-    for (std::size_t i : matched)
-      if (!defs[i].tier || tier == i) now_in.push_back(defs[i].name);
-    std::optional<rules::day> next;
-    for (const auto& s : cfg_->segments) {
-      auto d = rules::next_change(*s.query, facts, today);
-      if (d && (!next || *d < *next)) next = d;
-    }
+    const rules::membership m = rules::evaluate_segments(definitions_, facts, today);
+    for (std::size_t i : m.segments) now_in.push_back(definitions_[i].name);
+    const std::optional<rules::day> next = rules::next_change(definitions_, facts, today);
     if (next) next_at = days_.start_of(key.shop, *next);
   } else if (!thresholds_.empty()) {
     spend_moved = ranks_.set(key.shop, key.customer_id, std::nullopt);

@@ -15,7 +15,7 @@
 
 #include "calendar.hpp"
 #include "config.hpp"
-#include "rules/evaluate.hpp"
+#include "rules/catalog.hpp"
 #include "spend_ranks.hpp"
 #include "store/writer.hpp"
 
@@ -56,12 +56,6 @@ class segment_engine {
   // Re-evaluates customers whose next change time has come (cause "clock"), at most `limit`.
   store::result<evaluation_stats> tick(store::writer& w, std::int64_t now_ms, int limit);
 
-  // The percentile fact of a customer with this spend (for explain on the query side it is
-  // computed from the store instead).
-  std::optional<rules::percentile_fact> percentile(const std::string& shop, std::int64_t amount_minor) const {
-    return ranks_.percentile(shop, amount_minor);
-  }
-
  private:
   struct threshold {
     rules::decimal value;
@@ -72,6 +66,7 @@ class segment_engine {
   std::vector<std::optional<std::int64_t>> boundaries(const std::string& shop) const;
 
   std::shared_ptr<const config> cfg_;
+  std::vector<rules::segment_definition> definitions_;  // the config's segments, for rules::evaluate_segments
   calendar days_;
   std::vector<threshold> thresholds_;  // every amount_spent_percentile literal, both rank rules
   spend_ranks ranks_;

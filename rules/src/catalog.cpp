@@ -7,7 +7,7 @@ membership evaluate_segments(const std::vector<segment_definition>& segments, co
   membership m;
   std::vector<bool> matched(segments.size());
   for (std::size_t i = 0; i < segments.size(); ++i) {
-    matched[i] = matches(segments[i].q, facts, today);
+    matched[i] = segments[i].q && matches(*segments[i].q, facts, today);
     if (matched[i] && segments[i].tier && (!m.tier || *segments[i].tier < *segments[*m.tier].tier)) m.tier = i;
   }
   for (std::size_t i = 0; i < segments.size(); ++i)
@@ -18,7 +18,8 @@ membership evaluate_segments(const std::vector<segment_definition>& segments, co
 std::optional<day> next_change(const std::vector<segment_definition>& segments, const customer_facts& facts, day today) {
   std::optional<day> best;
   for (const auto& s : segments) {
-    auto d = next_change(s.q, facts, today);
+    if (!s.q) continue;
+    auto d = next_change(*s.q, facts, today);
     if (d && (!best || *d < *best)) best = d;
   }
   return best;

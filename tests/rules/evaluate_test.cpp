@@ -234,10 +234,10 @@ TEST_CASE("explain shows every clause with the value it saw") {
 
 TEST_CASE("tiers are exclusive: the matching tier with the lowest number wins") {
   std::vector<rules::segment_definition> segments;
-  segments.push_back({"silver", 3, q("amount_spent > 100")});
-  segments.push_back({"platinum", 1, q("amount_spent > 10000")});
-  segments.push_back({"gold", 2, q("amount_spent > 5000")});
-  segments.push_back({"repeat", std::nullopt, q("number_of_orders >= 2")});
+  segments.push_back({"silver", 3, std::make_shared<const rules::query>(q("amount_spent > 100"))});
+  segments.push_back({"platinum", 1, std::make_shared<const rules::query>(q("amount_spent > 10000"))});
+  segments.push_back({"gold", 2, std::make_shared<const rules::query>(q("amount_spent > 5000"))});
+  segments.push_back({"repeat", std::nullopt, std::make_shared<const rules::query>(q("number_of_orders >= 2"))});
   auto big = buyer({{today, 600'000}, {today, 100}});
   auto m = rules::evaluate_segments(segments, big, today);
   REQUIRE(m.tier.has_value());

@@ -3,6 +3,7 @@
 // tier number only (tiers are exclusive).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,7 +15,7 @@ namespace rules {
 struct segment_definition {
   std::string name;
   std::optional<int> tier;  // lower is higher; equal numbers are a config error (caller's check)
-  query q;
+  std::shared_ptr<const query> q;  // shared: the daemon's config owns the parsed queries
 };
 
 struct membership {
