@@ -39,17 +39,6 @@ customer_view customer_from_row(const query& q) {
 }
 
 
-template <class Row, class Read>
-result<std::vector<Row>> collect(query& q, Read read) {
-  std::vector<Row> rows;
-  for (;;) {
-    auto row = q.step();
-    if (!row) return row.error();
-    if (!*row) return rows;
-    rows.push_back(read(q));
-  }
-}
-
 }  // namespace
 
 result<std::optional<customer_view>> read_customer(connection& db, std::string_view shop, id_t customer_id) {
@@ -73,7 +62,7 @@ result<std::vector<customer_view>> read_customers_by_email(connection& db, std::
   const std::string lower = ascii_lower(email);
   query q(*s);
   q.bind_text(1, shop).bind_text(2, lower);
-  return collect<customer_view>(q, customer_from_row);
+  return q.rows<customer_view>(customer_from_row);
 }
 
 result<std::vector<ledger_entry>> read_ledger(connection& db, std::string_view shop, id_t customer_id) {
@@ -84,7 +73,7 @@ result<std::vector<ledger_entry>> read_ledger(connection& db, std::string_view s
   if (!s) return s.error();
   query q(*s);
   q.bind_text(1, shop).bind_id(2, customer_id);
-  return collect<ledger_entry>(q, [](const query& r) { return ledger_entry{r.id_at(0), r.int_at(1), r.int_at(2)}; });
+  return q.rows<ledger_entry>([](const query& r) { return ledger_entry{r.id_at(0), r.int_at(1), r.int_at(2)}; });
 }
 
 result<std::optional<std::vector<std::string>>> read_memberships(connection& db, std::string_view shop, id_t customer_id) {

@@ -75,14 +75,10 @@ result<std::vector<membership_change>> reader::changes(std::int64_t after_seq, i
   if (!s) return s.error();
   detail::query q(*s);
   q.bind_int(1, after_seq).bind_int(2, limit);
-  std::vector<membership_change> out;
-  for (;;) {
-    auto row = q.step();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back({q.int_at(0), q.int_at(1), std::string(q.text_at(2)), q.id_at(3),
-                   std::string(q.text_at(4)), q.int_at(5) != 0, std::string(q.text_at(6))});
-  }
+  return q.rows<membership_change>([](const detail::query& r) -> membership_change {
+    return {r.int_at(0), r.int_at(1), std::string(r.text_at(2)), r.id_at(3),
+                   std::string(r.text_at(4)), r.int_at(5) != 0, std::string(r.text_at(6))};
+  });
 }
 
 result<std::pair<std::int64_t, std::int64_t>> reader::spend_rank(std::string_view shop, std::int64_t amount_minor) {
@@ -150,15 +146,11 @@ result<std::vector<quarantine_entry>> reader::quarantined(std::int64_t after_id,
   if (!s) return s.error();
   detail::query q(*s);
   q.bind_int(1, after_id).bind_int(2, limit);
-  std::vector<quarantine_entry> entries;
-  for (;;) {
-    auto row = q.step();
-    if (!row) return row.error();
-    if (!*row) return entries;
-    entries.push_back({q.int_at(0), std::string(q.text_at(1)), std::string(q.text_at(2)),
-                       std::string(q.text_at(3)), std::string(q.text_at(4)), q.int_at(5),
-                       std::string(q.text_at(6)), std::string(q.text_at(7))});
-  }
+  return q.rows<quarantine_entry>([](const detail::query& r) -> quarantine_entry {
+    return {r.int_at(0), std::string(r.text_at(1)), std::string(r.text_at(2)),
+                       std::string(r.text_at(3)), std::string(r.text_at(4)), r.int_at(5),
+                       std::string(r.text_at(6)), std::string(r.text_at(7))};
+  });
 }
 
 result<bool> reader::delivery_seen(std::string_view shop, std::string_view webhook_id) {

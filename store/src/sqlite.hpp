@@ -95,6 +95,17 @@ class query {
     if (rc == SQLITE_DONE) return false;
     return {boost::system::in_place_error, make_sqlite_error(rc)};
   }
+  // Steps to the end, turning every row into a Row with `read(*this)`.
+  template <class Row, class Read>
+  result<std::vector<Row>> rows(Read read) {
+    std::vector<Row> out;
+    for (;;) {
+      auto stepped = step();
+      if (!stepped) return stepped.error();
+      if (!*stepped) return out;
+      out.push_back(read(*this));
+    }
+  }
   // Steps to completion of a statement that returns no rows.
   result<void> run() noexcept {
     auto stepped = step();

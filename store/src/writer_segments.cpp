@@ -79,13 +79,9 @@ result<std::vector<customer_key>> writer::due_customers(std::int64_t now_ms, int
   if (!s) return s.error();
   detail::query q(*s);
   q.bind_int(1, now_ms).bind_int(2, limit);
-  std::vector<customer_key> due;
-  for (;;) {
-    auto row = q.step();
-    if (!row) return row.error();
-    if (!*row) return due;
-    due.push_back({std::string(q.text_at(0)), q.id_at(1)});
-  }
+  return q.rows<customer_key>([](const detail::query& r) -> customer_key {
+    return {std::string(r.text_at(0)), r.id_at(1)};
+  });
 }
 
 result<std::optional<std::int64_t>> writer::earliest_next_change() {
@@ -109,26 +105,18 @@ result<std::vector<customer_key>> writer::customers_after(const std::optional<cu
   if (after) q.bind_text(1, after->shop).bind_id(2, after->customer_id);
   else q.bind_text(1, "").bind_int(2, INT64_MIN);
   q.bind_int(3, limit);
-  std::vector<customer_key> keys;
-  for (;;) {
-    auto row = q.step();
-    if (!row) return row.error();
-    if (!*row) return keys;
-    keys.push_back({std::string(q.text_at(0)), q.id_at(1)});
-  }
+  return q.rows<customer_key>([](const detail::query& r) -> customer_key {
+    return {std::string(r.text_at(0)), r.id_at(1)};
+  });
 }
 
 result<std::vector<buyer>> writer::buyers() {
   auto s = impl_->stmt("SELECT shop, customer_id, amount_spent_minor FROM customers WHERE number_of_orders > 0");
   if (!s) return s.error();
   detail::query q(*s);
-  std::vector<buyer> out;
-  for (;;) {
-    auto row = q.step();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back({std::string(q.text_at(0)), q.id_at(1), q.int_at(2)});
-  }
+  return q.rows<buyer>([](const detail::query& r) -> buyer {
+    return {std::string(r.text_at(0)), r.id_at(1), r.int_at(2)};
+  });
 }
 
 result<std::optional<std::string>> writer::setting(std::string_view name) {
