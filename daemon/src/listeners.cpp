@@ -204,6 +204,11 @@ unix_socket::acceptor bind_unix(asio::io_context& io, const std::string& path, u
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode))
       throw std::runtime_error(path + ": exists and is not a socket; refusing to replace it");
+    // A socket that still answers belongs to a running daemon: taking it would steal its clients.
+    unix_socket::socket probe(io);
+    boost::system::error_code refused;
+    probe.connect(unix_socket::endpoint(path), refused);
+    if (!refused) throw std::runtime_error(path + ": another process is listening on it; refusing to replace it");
     ::unlink(path.c_str());
   }
   unix_socket::acceptor acceptor(io);
@@ -215,8 +220,12 @@ unix_socket::acceptor bind_unix(asio::io_context& io, const std::string& path, u
   if (!group.empty()) {
     struct group* g = ::getgrnam(group.c_str());
     if (!g) throw std::runtime_error(path + ": unknown group '" + group + "'");
-    if (::chown(path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0)
-      throw std::runtime_error(path + ": chown failed: " + std::strerror(errno));
+    // No chown when the socket already has the group (the daemon's own): the systemd unit
+    // filters out chown (SystemCallFilter=~@privileged).
+    struct stat bound {};
+    const bool has_group = ::stat(path.c_str(), &bound) == 0 && bound.st_gid == g->gr_gid;
+    if (!has_group && ::chown(path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0)
+      throw std::runtime_error(path + ": chown to group '" + group + "' failed: " + std::strerror(errno));
   }
   acceptor.listen(asio::socket_base::max_listen_connections);
   return acceptor;
