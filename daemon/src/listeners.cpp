@@ -66,6 +66,47 @@ http::status status_of(std::optional<ingest_status> s) {
   return http::status::service_unavailable;
 }
 
+// The log line of a delivery's outcome: webhook id, topic, shop, outcome, status and latency,
+// never the body or a customer field. Stored outcomes (committed, duplicate) are info, so the
+// shipped config logs each delivery; the rest are warn. The ids are copied into an inline
+// buffer (no allocation) and only when a line can be written: at level warn or above (the
+// ingest bench) a committed delivery costs a level check and nothing else.
+class outcome_line {
+ public:
+  outcome_line(std::string_view id, std::string_view topic, std::string_view shop,
+               spdlog::level::level_enum least) {
+    if (!spdlog::should_log(least)) return;
+    // The ids of a refused request are as it claims them, unverified: bounded.
+    fmt::format_to(std::back_inserter(ids_), "webhook {:.100} topic={:.100} shop={:.100}", id, topic, shop);
+  }
+  void write(spdlog::level::level_enum level, std::string_view outcome, http::status status,
+             std::chrono::steady_clock::time_point started) const {
+    if (ids_.size() == 0 || !spdlog::should_log(level)) return;
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - started).count();
+    spdlog::log(level, "{} outcome={} status={} latency_us={}", std::string_view(ids_.data(), ids_.size()),
+                outcome, static_cast<unsigned>(status), micros);
+  }
+
+ private:
+  fmt::basic_memory_buffer<char, 160> ids_;
+};
+
+std::string_view refusal_name(http::status s) {
+  switch (s) {
+    case http::status::unauthorized: return "unauthorized";  // HMAC verification failed
+    case http::status::bad_request: return "bad_request";
+    case http::status::forbidden: return "forbidden";
+    case http::status::payload_too_large: return "too_large";
+    default: return "refused";
+  }
+}
+
+outcome_line claimed_ids(const http::fields& head) {
+  return outcome_line(shopify_header(head, "Webhook-Id"), shopify_header(head, "Topic"),
+                      shopify_header(head, "Shop-Domain"), spdlog::level::warn);
+}
+
 // Reads one request, or answers and closes on a limit. Returns the answer to send.
 asio::awaitable<response> answer_webhook(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                          webhook_context& ctx, bool& keep_open) {
@@ -82,8 +123,11 @@ asio::awaitable<response> answer_webhook(beast::tcp_stream& stream, beast::flat_
     co_return plain(http::status::request_header_fields_too_large, 11, false);
   if (ec) throw boost::system::system_error(ec);
   const unsigned version = parser.get().version();
-  if (auto early = ctx.gate.check_head(parser.get()))
+  if (auto early = ctx.gate.check_head(parser.get())) {
+    if (*early == http::status::payload_too_large)
+      claimed_ids(parser.get()).write(spdlog::level::warn, refusal_name(*early), *early, std::chrono::steady_clock::now());
     co_return plain(*early, version, false);  // the unread body makes the connection unusable
+  }
   parser.body_limit(w.max_body_bytes);
   stream.expires_after(std::chrono::seconds(w.read_timeout_seconds));
   // Beast reads max(512, free capacity) bytes per recv, and the parser empties the buffer into
@@ -96,24 +140,21 @@ asio::awaitable<response> answer_webhook(beast::tcp_stream& stream, beast::flat_
   const bool keep_alive = parser.get().keep_alive();
   const auto started = std::chrono::steady_clock::now();
   thread_local shopify::decoder decoder;
-  auto admitted = ctx.gate.admit(parser.release(), decoder, now_ms());
+  auto request = parser.release();
+  // admit moves the body out only when it admits: a refused request is intact.
+  auto admitted = ctx.gate.admit(std::move(request), decoder, now_ms());
   keep_open = keep_alive;
   if (!admitted) {
-    if (admitted.error() == http::status::unauthorized) {
-      ctx.hmac_failures.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("webhook: HMAC verification failed ({} bytes)", n2);
-    }
+    if (admitted.error() == http::status::unauthorized) ctx.hmac_failures.fetch_add(1, std::memory_order_relaxed);
+    claimed_ids(request).write(spdlog::level::warn, refusal_name(admitted.error()), admitted.error(), started);
     co_return plain(admitted.error(), version, keep_alive);
   }
-  std::string id = admitted->webhook_id, topic = admitted->topic_name, shop = admitted->shop;
+  const outcome_line line(admitted->webhook_id, admitted->topic_name, admitted->shop, spdlog::level::info);
   auto verdict = co_await async_submit(ctx.pipeline, std::move(*admitted), asio::use_awaitable);
   auto status = status_of(verdict);
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                    std::chrono::steady_clock::now() - started).count();
-  spdlog::debug("webhook {} topic={} shop={} outcome={} latency_us={}", id, topic, shop,
-                verdict ? to_string(*verdict) : "overloaded", micros);
-  if (verdict && *verdict == ingest_status::quarantined)
-    spdlog::info("webhook {} topic={} shop={} quarantined", id, topic, shop);
+  const bool stored = verdict && (*verdict == ingest_status::committed || *verdict == ingest_status::duplicate);
+  line.write(stored ? spdlog::level::info : spdlog::level::warn, verdict ? to_string(*verdict) : "overloaded",
+             status, started);
   response res = plain(status, version, keep_alive);
   if (status == http::status::service_unavailable) {
     ctx.rejected_overload.fetch_add(1, std::memory_order_relaxed);

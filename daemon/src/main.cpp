@@ -1,8 +1,13 @@
 // shopsegd: the daemon's entry point. Parses the command line, loads the config, and either
 // validates it (--check-config, like `nginx -t`) or runs.
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -18,6 +23,44 @@ constexpr const char* usage =
     "  --check-config   validate the configuration and exit: 0 valid, 2 invalid\n"
     "  --version        print the version\n"
     "exit codes: 0 clean shutdown, 1 start-up failure, 2 invalid configuration or usage\n";
+
+// True when stderr is the stream systemd connected to journald ($JOURNAL_STREAM names its
+// device and inode; a child with stderr redirected elsewhere inherits the variable, hence the
+// comparison).
+bool stderr_is_journal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  unsigned long long dev = 0, ino = 0;
+  if (!stream || std::sscanf(stream, "%llu:%llu", &dev, &ino) != 2) return false;
+  struct stat st {};
+  return ::fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+// "%*": the sd-daemon priority prefix of the level ("<6>" for info), which journald strips and
+// files the line under, so `journalctl -p warning` works.
+class journal_priority final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    // trace, debug, info, warn, err, critical, off
+    static constexpr std::string_view prefix[] = {"<7>", "<7>", "<6>", "<4>", "<3>", "<2>", "<6>"};
+    const auto p = prefix[static_cast<std::size_t>(msg.level)];
+    dest.append(p.data(), p.data() + p.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<journal_priority>(); }
+};
+
+// Logs go to stderr. Under journald a line is its priority prefix and the message (journald
+// adds the time and the unit); elsewhere a UTC timestamp and the level name come first.
+void setup_logging(bool journal) {
+  auto logger = spdlog::stderr_logger_mt("shopsegd");
+  if (journal) {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<journal_priority>('*').set_pattern("%*%v");
+    logger->set_formatter(std::move(formatter));
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  }
+  spdlog::set_default_logger(logger);
+}
 
 }  // namespace
 
@@ -37,14 +80,15 @@ int main(int argc, char** argv) {
     std::cerr << usage;
     return 2;
   }
-  auto logger = spdlog::stderr_logger_mt("shopsegd");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  spdlog::set_default_logger(logger);
+  const bool journal = stderr_is_journal();
+  setup_logging(journal);
 
   auto cfg = shopsegd::load_config(config_path);
   if (!cfg) {
-    for (const auto& m : cfg.error().messages) std::cerr << m << "\n";
-    std::cerr << "shopsegd: " << cfg.error().messages.size() << " error(s) in " << config_path << "\n";
+    const char* error_prefix = journal ? "<3>" : "";
+    for (const auto& m : cfg.error().messages) std::cerr << error_prefix << m << "\n";
+    std::cerr << error_prefix << "shopsegd: " << cfg.error().messages.size() << " error(s) in "
+              << config_path << "\n";
     return 2;
   }
   if (check_only) {
