@@ -276,6 +276,35 @@ class Drain(unittest.TestCase):
             d.cleanup()
 
 
+class ReloadRefused(unittest.TestCase):
+    """test_reload.py covers a config with an invalid segment; here the file itself is broken."""
+
+    def test_sighup_with_a_broken_or_missing_config_keeps_serving(self):
+        d = H.Daemon()
+        try:
+            d.start()
+            for broken in ("[webhook\nlisten = ", None):  # a TOML syntax error, then no file
+                if broken is None:
+                    os.remove(d.config_path)
+                else:
+                    with open(d.config_path, "w") as f:
+                        f.write(broken)
+                refusals = d.stderr_text().count("reload refused")
+                d.proc.send_signal(signal.SIGHUP)
+                deadline = time.monotonic() + 10
+                while d.stderr_text().count("reload refused") == refusals and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                self.assertEqual(d.stderr_text().count("reload refused"), refusals + 1)
+                cid = nid()
+                d.post_ok(self, H.order_payload(nid(), 100, H.ts(5), customer=H.customer_obj(cid)))
+                self.assertEqual(d.customer(cid).status, 200)
+                self.assertEqual(d.query("/v1/health", admin=True).status, 200)
+            self.assertIsNone(d.proc.poll())
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.cleanup()
+
+
 OUTCOME_RE = re.compile(r"webhook (\S+) topic=(\S+) shop=(\S+) outcome=(\w+) status=(\d+) latency_us=(\d+)$")
 
 
