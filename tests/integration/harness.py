@@ -1,7 +1,8 @@
 """Shared helpers for the shopsegd integration tests (Python 3 standard library only).
 
-Each test file is run as `python3 test_x.py --shopsegd PATH --fixtures DIR [unittest args]`.
-`main()` parses those two options and hands the rest to unittest.
+Each test file is run as
+`python3 test_x.py --shopsegd PATH [--shopseg PATH] --fixtures DIR [unittest args]`.
+`main()` parses those options (--shopseg: the command-line client) and hands the rest to unittest.
 """
 
 import base64
@@ -23,6 +24,7 @@ import time
 import unittest
 
 SHOPSEGD = None
+SHOPSEG = None  # the command-line client
 FIXTURES = None
 
 SHOP = "hot-rod-an.myshopify.com"
@@ -37,31 +39,30 @@ LISTENER_RE = re.compile(r"webhook listener on ([0-9.]+):(\d+)")
 
 
 def main():
-    """Parse --shopsegd and --fixtures, then run unittest with the remaining arguments."""
-    global SHOPSEGD, FIXTURES
+    """Parse --shopsegd, --shopseg and --fixtures, then run unittest with the remaining arguments."""
+    global SHOPSEGD, SHOPSEG, FIXTURES
+    paths = {"--shopsegd": None, "--shopseg": None, "--fixtures": None}
     rest = [sys.argv[0]]
     args = sys.argv[1:]
     i = 0
     while i < len(args):
         a = args[i]
-        if a in ("--shopsegd", "--fixtures") and i + 1 < len(args):
-            if a == "--shopsegd":
-                SHOPSEGD = os.path.abspath(args[i + 1])
-            else:
-                FIXTURES = os.path.abspath(args[i + 1])
-            i += 2
-            continue
-        if a.startswith("--shopsegd="):
-            SHOPSEGD = os.path.abspath(a.split("=", 1)[1])
-        elif a.startswith("--fixtures="):
-            FIXTURES = os.path.abspath(a.split("=", 1)[1])
+        name, eq, value = a.partition("=")
+        if name in paths and eq:
+            paths[name] = os.path.abspath(value)
+        elif a in paths and i + 1 < len(args):
+            paths[a] = os.path.abspath(args[i + 1])
+            i += 1
         else:
             rest.append(a)
         i += 1
+    SHOPSEGD, SHOPSEG, FIXTURES = paths["--shopsegd"], paths["--shopseg"], paths["--fixtures"]
     here = os.path.dirname(os.path.abspath(__file__))
     if SHOPSEGD is None:
         SHOPSEGD = os.environ.get("SHOPSEGD") or os.path.join(
             here, "..", "..", "build", "daemon", "shopsegd")
+    if SHOPSEG is None:
+        SHOPSEG = os.environ.get("SHOPSEG") or os.path.join(here, "..", "..", "build", "cli", "shopseg")
     if FIXTURES is None:
         FIXTURES = os.path.join(here, "..", "fixtures")
     unittest.main(argv=rest, verbosity=2)
