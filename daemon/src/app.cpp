@@ -37,12 +37,13 @@ void warn_about_development_secret(const config& cfg) {
 // writer is joined on `drainer`, not on the network thread, which must keep running to send the
 // answers of the last commit; the work guard keeps net.run() from returning before then.
 void drain(asio::io_context& net, asio::io_context& queries, asio::ip::tcp::acceptor& acceptor,
-           ingest& pipeline, std::thread& drainer) {
+           webhook_context& hooks, ingest& pipeline, std::thread& drainer) {
   if (drainer.joinable()) return;  // a second SIGTERM while draining
   sd_notify(0, "STOPPING=1");
   spdlog::info("shutdown: no longer accepting; committing accepted deliveries");
   boost::system::error_code ignored;
   acceptor.close(ignored);
+  hooks.draining.store(true, std::memory_order_relaxed);
   drainer = std::thread([&net, &queries, &pipeline, guard = asio::make_work_guard(net)] {
     pipeline.stop();
     // Give the network thread a moment to send the answers of the last commit.
@@ -151,7 +152,7 @@ int run_daemon(const config& cfg) {
             signals.async_wait(on_signal);
             return;
           }
-          drain(net, queries, acceptor, pipeline, drainer);
+          drain(net, queries, acceptor, hooks, pipeline, drainer);
         };
     signals.async_wait(on_signal);
 

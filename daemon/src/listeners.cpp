@@ -190,6 +190,7 @@ asio::awaitable<void> webhook_session(beast::tcp_stream stream, webhook_context&
       stream.expires_after(std::chrono::seconds(first ? w.read_timeout_seconds : w.idle_timeout_seconds));
       bool keep_open = false;
       response res = co_await answer_webhook(stream, buffer, ctx, keep_open);
+      if (ctx.draining.load(std::memory_order_relaxed)) res.keep_alive(false);
       stream.expires_after(std::chrono::seconds(w.write_timeout_seconds));
       co_await http::async_write(stream, res, asio::use_awaitable);
       if (!keep_open || !res.keep_alive()) break;

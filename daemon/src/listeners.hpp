@@ -26,6 +26,9 @@ struct webhook_context {
   std::atomic<std::uint32_t> connections{0};
   std::atomic<std::uint64_t> hmac_failures{0};
   std::atomic<std::uint64_t> rejected_overload{0};
+  // Set on SIGTERM: every answer from then on closes its connection, so keep-alive clients go
+  // away instead of collecting 503s until the process exits.
+  std::atomic<bool> draining{false};
 };
 
 // Binds the webhook listener ("host:port"; port 0 picks one). Throws on failure (start-up).
