@@ -4,6 +4,7 @@
 #include "app.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -55,6 +56,20 @@ void drain(asio::io_context& net, asio::io_context& queries, asio::ip::tcp::acce
   });
 }
 
+// Each webhook connection and query client holds a descriptor. The unit sets LimitNOFILE=65536;
+// elsewhere the soft limit is often 1024, below max_connections: raise it as far as the hard
+// limit allows (systemd's advice for services that need more).
+void raise_descriptor_limit(const config& cfg) {
+  rlimit lim{};
+  const rlim_t wanted = cfg.webhook.max_connections + 256;  // + store files, query clients
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= wanted) return;
+  lim.rlim_cur = std::min(wanted, lim.rlim_max);
+  if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) ::getrlimit(RLIMIT_NOFILE, &lim);
+  if (lim.rlim_cur < wanted)
+    spdlog::warn("descriptor limit {} is below [webhook] max_connections {} + 256: connections beyond it "
+                 "wait in the backlog (raise LimitNOFILE / ulimit -n)", lim.rlim_cur, cfg.webhook.max_connections);
+}
+
 // The wall clock, shifted by $SHOPSEGD_TEST_CLOCK_OFFSET_MS when set: integration tests start
 // the daemon "in the future" to see time-driven segment changes without waiting for them.
 std::function<std::int64_t()> clock_from_environment() {
@@ -92,6 +107,7 @@ std::vector<std::string> reload_config(const config& running, ingest& pipeline) 
 
 int run_daemon(const config& cfg) {
   warn_about_development_secret(cfg);
+  raise_descriptor_limit(cfg);
   make_parent_dir(cfg.store.path);
   store::open_options options;
   options.background_checkpoints = true;

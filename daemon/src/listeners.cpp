@@ -11,6 +11,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -273,11 +275,27 @@ unix_socket::acceptor bind_unix(asio::io_context& io, const std::string& path, u
   return acceptor;
 }
 
+namespace {
+
+// An accept failed for want of descriptors (EMFILE, ENFILE) or memory. The connection stays in
+// the backlog, so accepting again at once fails again at once and would spin the thread the
+// sessions need to finish and free descriptors: pause instead.
+asio::awaitable<void> pause_accepting(const boost::system::error_code& ec) {
+  spdlog::warn("accept failed: {}; pausing accepts for 100 ms", ec.message());
+  asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
+  co_await timer.async_wait(nothrow);
+}
+
+}  // namespace
+
 asio::awaitable<void> serve_webhooks(tcp::acceptor& acceptor, webhook_context& ctx) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(nothrow);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-    if (ec) continue;  // EMFILE and friends: keep accepting what we can
+    if (ec) {
+      co_await pause_accepting(ec);
+      continue;
+    }
     if (ctx.connections.load(std::memory_order_relaxed) >= ctx.cfg.webhook.max_connections) {
       ctx.rejected_overload.fetch_add(1, std::memory_order_relaxed);
       continue;  // the socket closes as it goes out of scope
@@ -293,7 +311,10 @@ asio::awaitable<void> serve_queries(unix_socket::acceptor& acceptor, query_api& 
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(nothrow);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-    if (ec) continue;
+    if (ec) {
+      co_await pause_accepting(ec);
+      continue;
+    }
     asio::co_spawn(acceptor.get_executor(),
                    query_session(beast::basic_stream<unix_socket>(std::move(socket)), api, rights),
                    asio::detached);

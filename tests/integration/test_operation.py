@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 import unittest
+from unittest import mock
 
 import harness as H
 from harness import SHOP
@@ -190,6 +191,37 @@ class SocketPaths(unittest.TestCase):
             self.assertTrue(connects(self.d.query_sock))
         finally:
             other.close()
+
+
+class DescriptorLimit(unittest.TestCase):
+
+    def test_out_of_descriptors_pauses_accepting_and_recovers(self):
+        d = H.Daemon()
+        wrapper = os.path.join(d.dir, "shopsegd-64-fds")
+        with open(wrapper, "w") as f:  # soft and hard limit 64: the daemon cannot raise it
+            f.write('#!/bin/sh\nulimit -n 64\nexec "%s" "$@"\n' % H.SHOPSEGD)
+        os.chmod(wrapper, 0o755)
+        held = []
+        try:
+            with mock.patch.object(H, "SHOPSEGD", wrapper):
+                d.start()
+            self.assertIn("descriptor limit 64 is below [webhook] max_connections", d.stderr_text())
+            for _ in range(100):  # more than 64: the last ones wait in the backlog
+                held.append(socket.create_connection((d.host, d.port), timeout=10))
+            deadline = time.monotonic() + 10
+            while "pausing accepts" not in d.stderr_text() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            self.assertIn("accept failed: Too many open files; pausing accepts", d.stderr_text())
+            for s in held:
+                s.close()
+            held = []
+            # the idle connections end, their descriptors come back, deliveries are served
+            d.post_ok(self, H.order_payload(nid(), 100, H.ts(5), customer=H.customer_obj(nid())))
+            self.assertEqual(d.stop(), 0)
+        finally:
+            for s in held:
+                s.close()
+            d.cleanup()
 
 
 class Poster(threading.Thread):
