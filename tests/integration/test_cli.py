@@ -378,6 +378,27 @@ class Cli(unittest.TestCase):
         self.assertEqual(rc, 4)
         self.assertIn(path + ": Connection refused", err)
 
+    def test_permission_denied_on_the_socket_is_5(self):
+        if os.geteuid() == 0:
+            # root passes every permission check: ask as nobody, who may not enter the
+            # daemon's 0700 temp dir
+            def as_nobody():
+                os.setgid(65534)
+                os.setuid(65534)
+            path, preexec = self.d.query_sock, as_nobody
+        else:
+            locked = os.path.join(self.d.dir, "locked")
+            os.mkdir(locked, 0)
+            self.addCleanup(os.rmdir, locked)
+            path, preexec = os.path.join(locked, "query.sock"), None
+        try:
+            p = subprocess.run([H.SHOPSEG, "--socket", path, "segments"], capture_output=True,
+                               stdin=subprocess.DEVNULL, timeout=RUN_TIMEOUT, preexec_fn=preexec)
+        except PermissionError:
+            self.skipTest("nobody may not execute %s here" % H.SHOPSEG)
+        self.assertEqual(p.returncode, 5, p.stderr)
+        self.assertEqual(p.stderr.decode(), "shopseg: segments: %s: Permission denied\n" % path)
+
     def test_environment_names_the_sockets(self):
         cid = nid()
         self.buy(cid, 10)
