@@ -77,6 +77,42 @@ void print_changes(const options& o, simdjson::dom::array changes) {
   std::fflush(stdout);
 }
 
+// Members gathered page by page: table rows, or (--json) the member objects as received.
+class member_listing {
+ public:
+  explicit member_listing(bool json) : json_(json) {}
+
+  // false when the answer has no members list.
+  bool add_page(simdjson::dom::element answer) {
+    simdjson::dom::element name;
+    if (!answer["segment"].get(name)) segment_json_ = simdjson::minify(name);
+    simdjson::dom::array page;
+    if (answer["members"].get(page)) return false;
+    for (auto m : page) {
+      if (json_)
+        json_members_.push_back(simdjson::minify(m));
+      else
+        rows_.add_row({field_text(m, "shop"), field_text(m, "id"), field_text(m, "email"),
+                       field_text(m, "tier")});
+    }
+    return true;
+  }
+
+  void print(std::FILE* out) const {
+    if (!json_) return rows_.print(out);
+    // Every page joined into one answer of the same shape, with no page left to follow.
+    print_json_object(
+        out,
+        {{"segment", segment_json_}, {"members", json_array(json_members_)}, {"next", "null"}});
+  }
+
+ private:
+  bool json_;
+  table rows_{{"SHOP", "ID", "EMAIL", "TIER"}};
+  std::vector<std::string> json_members_;
+  std::string segment_json_ = "null";
+};
+
 }  // namespace
 
 int segments(const options& o) {
@@ -102,9 +138,7 @@ int members(const options& o, const members_query& q) {
   const std::string context = "members " + q.segment;
   socket_client client(o.query_socket);
   simdjson::dom::parser parser;
-  table rows({"SHOP", "ID", "EMAIL", "TIER"});
-  std::vector<std::string> json_members;
-  std::string segment_json = "null";
+  member_listing listing(o.json);
   std::string cursor = q.after;
   for (;;) {
     auto got = call(client, parser, http::verb::get, members_target(q, cursor), context);
@@ -113,37 +147,20 @@ int members(const options& o, const members_query& q) {
       print_json(stdout, got->body);
       return 0;
     }
-    simdjson::dom::element name;
-    if (!got->json["segment"].get(name)) segment_json = simdjson::minify(name);
-    simdjson::dom::array page;
-    if (got->json["members"].get(page))
+    if (!listing.add_page(got->json))
       return report({exit_code::daemon_error, context + ": unreadable answer: no members list"});
-    for (auto m : page) {
-      if (o.json)
-        json_members.push_back(simdjson::minify(m));
-      else
-        rows.add_row({field_text(m, "shop"), field_text(m, "id"), field_text(m, "email"),
-                      field_text(m, "tier")});
-    }
     std::string_view next;
     if (got->json["next"].get(next)) break;  // null: that was the last page
     if (!q.all) {
-      std::fprintf(stderr, "shopseg: members %s: more follow: add --all, or --after %.*s\n",
-                   q.segment.c_str(), static_cast<int>(next.size()), next.data());
+      std::fprintf(stderr, "shopseg: %s: more follow: add --all, or --after %.*s\n",
+                   context.c_str(), static_cast<int>(next.size()), next.data());
       break;
     }
     if (next == cursor)
       return report({exit_code::daemon_error, context + ": the daemon's cursor did not advance"});
     cursor = std::string(next);
   }
-  if (o.json) {
-    // Every page joined into one answer of the same shape, with no page left to follow.
-    print_json_object(
-        stdout,
-        {{"segment", segment_json}, {"members", json_array(json_members)}, {"next", "null"}});
-    return 0;
-  }
-  rows.print(stdout);
+  listing.print(stdout);
   return 0;
 }
 
