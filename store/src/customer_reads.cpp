@@ -1,6 +1,7 @@
 // Shared customer reads (see customer_reads.hpp).
 #include "customer_reads.hpp"
 
+#include "store/phone.hpp"
 #include "writer_impl.hpp"
 
 namespace store::detail {
@@ -63,6 +64,48 @@ result<std::vector<customer_view>> read_customers_by_email(connection& db, std::
   query q(*s);
   q.bind_text(1, shop).bind_text(2, lower);
   return q.rows<customer_view>(customer_from_row);
+}
+
+result<std::vector<customer_view>> read_customers_by_phone(connection& db, std::string_view shop,
+                                                           std::string_view phone) {
+  static const std::string sql =
+      std::string(customer_columns) + "WHERE shop = ?1 AND phone_key IN (?2, ?3) ORDER BY customer_id";
+  const auto key = phone_key(phone);
+  if (!key) return std::vector<customer_view>();
+  const std::string plus = key->front() == '+' ? *key : "+" + *key;
+  auto s = db.prepare(sql.c_str());
+  if (!s) return s.error();
+  query q(*s);
+  q.bind_text(1, shop).bind_text(2, *key).bind_text(3, plus);
+  return q.rows<customer_view>(customer_from_row);
+}
+
+const char* const order_columns =
+    "SELECT shop, order_id, customer_id, name, updated_at_ms, created_at_ms, processed_at_ms, "
+    "net_amount_minor, currency, test, cancelled_at_ms, financial_status, fulfillment_status, email, "
+    "(SELECT coalesce(sum(amount_minor), 0) FROM refunds r WHERE r.shop = orders.shop AND "
+    "r.order_id = orders.order_id) FROM orders ";
+
+order_view order_from_row(const query& q) {
+  order_view view;
+  view.shop = q.text_at(0);
+  order_record& o = view.order;
+  o.order_id = q.id_at(1);
+  if (!q.null_at(2)) o.customer_id = q.id_at(2);
+  o.name = q.text_at(3);
+  o.updated_at_ms = q.int_at(4);
+  o.created_at_ms = q.int_at(5);
+  o.processed_at_ms = q.int_at(6);
+  o.net_amount_minor = q.int_at(7);
+  o.currency = q.text_at(8);
+  o.test = q.int_at(9) != 0;
+  o.cancelled_at_ms = q.opt_int_at(10);
+  o.financial_status = q.text_at(11);
+  o.fulfillment_status = q.text_at(12);
+  o.email = q.text_at(13);
+  view.refunded_minor = q.int_at(14);
+  view.counts = !o.test && !o.cancelled_at_ms && o.financial_status != "voided";
+  return view;
 }
 
 result<std::vector<ledger_entry>> read_ledger(connection& db, std::string_view shop, id_t customer_id) {

@@ -36,9 +36,11 @@
 //   memberships         current segment memberships; changes: the change log (seq ordered).
 //
 // Version 2 adds indexes for merges and redacts; version 3 the settings table; version 4 moves
-// memberships into customers.segments and drops the change log's secondary indexes. Planner statistics are pinned at every open
+// memberships into customers.segments and drops the change log's secondary indexes; version 5
+// adds the phone lookup key and the drift index. Planner statistics are pinned at every open
 // (see planner_statistics).
 #include "sqlite.hpp"
+#include "store/phone.hpp"
 
 #include <iterator>
 #include <string>
@@ -240,8 +242,22 @@ DROP INDEX changes_by_time;
 DROP INDEX changes_by_customer;
 )sql";
 
+// Version 5: lookup by phone. customers.phone_key is the phone normalised to digits with an
+// optional leading '+' (shopseg_phone_key(), the same function as store::phone_key), kept by the
+// writer beside email_lower and written only when it changes. customers_drift holds only the
+// customers whose aggregates disagree with Shopify's purchasing summary: it is empty for every
+// customer without a summary, so the ingest path writes it only when a customer's drift starts
+// or ends, and /v1/health reads it without scanning the customers.
+constexpr const char* migration_5 = R"sql(
+ALTER TABLE customers ADD COLUMN phone_key TEXT;
+UPDATE customers SET phone_key = shopseg_phone_key(phone) WHERE phone IS NOT NULL;
+CREATE INDEX customers_by_phone ON customers(shop, phone_key) WHERE phone_key IS NOT NULL;
+CREATE INDEX customers_drift ON customers(shop, customer_id) WHERE shopify_number_of_orders IS NOT NULL
+  AND (shopify_number_of_orders != number_of_orders OR shopify_amount_spent_minor != amount_spent_minor);
+)sql";
+
 // migrations[i] brings the schema from version i to version i + 1.
-constexpr const char* migrations[] = {migration_1, migration_2, migration_3, migration_4};
+constexpr const char* migrations[] = {migration_1, migration_2, migration_3, migration_4, migration_5};
 
 // Fixed planner statistics (sqlite_stat1), written at every open. Without statistics SQLite
 // cannot know that `shop` has few distinct values, and it answers "WHERE shop = ? AND
@@ -267,6 +283,8 @@ INSERT INTO sqlite_stat1(tbl, idx, stat) VALUES
   ('customers', 'customers', '200000 200000 1'),
   ('customers', 'customers_by_email', '200000 200000 1'),
   ('customers', 'customers_by_next_change', '200000 1'),
+  ('customers', 'customers_by_phone', '100000 100000 1'),
+  ('customers', 'customers_drift', '100 100 1'),
   ('customer_tombstones', 'customer_tombstones', '10000 10000 1'),
   ('customer_aliases', 'customer_aliases', '1000 1000 1'),
   ('customer_aliases', 'customer_aliases_by_kept', '1000 1000 1'),
@@ -333,9 +351,26 @@ result<void> migrate_schema(connection& db) {
   return db.exec("COMMIT");
 }
 
+void phone_key_function(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  if (!text) return sqlite3_result_null(ctx);
+  auto key = phone_key(std::string_view(text, static_cast<std::size_t>(sqlite3_value_bytes(argv[0]))));
+  if (!key) return sqlite3_result_null(ctx);
+  sqlite3_result_text64(ctx, key->data(), key->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+
 }  // namespace
 
+result<void> register_functions(connection& db) {
+  const int rc = sqlite3_create_function_v2(db.handle(), "shopseg_phone_key", 1,
+                                            SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
+                                            phone_key_function, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return make_sqlite_error(rc);
+  return {};
+}
+
 result<void> migrate(connection& db) {
+  STORE_TRY(register_functions(db));
   STORE_TRY(migrate_schema(db));
   return pin_planner_statistics(db);
 }

@@ -3,24 +3,10 @@
 
 #include "sqlite.hpp"
 #include "customer_reads.hpp"
+#include "reader_impl.hpp"
 #include "writer_impl.hpp"
 
 namespace store {
-
-struct reader::impl {
-  std::unique_ptr<detail::connection> db;
-
-  result<id_t> resolve_alias(std::string_view shop, id_t customer_id) {
-    auto s = db->prepare("SELECT kept_id FROM customer_aliases WHERE shop = ?1 AND deleted_id = ?2");
-    if (!s) return s.error();
-    detail::query q(*s);
-    q.bind_text(1, shop).bind_id(2, customer_id);
-    auto row = q.step();
-    if (!row) return row.error();
-    return *row ? q.id_at(0) : customer_id;
-  }
-};
-
 
 result<std::unique_ptr<reader>> reader::open(const std::string& path) {
   auto db = detail::connection::open(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
@@ -96,36 +82,15 @@ result<std::pair<std::int64_t, std::int64_t>> reader::spend_rank(std::string_vie
 result<std::int64_t> reader::last_change_seq() { return impl_->db->scalar("SELECT coalesce(max(seq), 0) FROM changes"); }
 
 result<std::optional<order_view>> reader::order(std::string_view shop, id_t order_id) {
-  auto s = impl_->db->prepare(
-      "SELECT customer_id, name, updated_at_ms, created_at_ms, processed_at_ms, net_amount_minor,"
-      " currency, test, cancelled_at_ms, financial_status, fulfillment_status, email, "
-      "(SELECT coalesce(sum(amount_minor), 0) FROM refunds r WHERE r.shop = ?1 AND "
-      "r.order_id = ?2) FROM orders WHERE shop = ?1 AND order_id = ?2");
+  static const std::string sql = std::string(detail::order_columns) + "WHERE shop = ?1 AND order_id = ?2";
+  auto s = impl_->db->prepare(sql.c_str());
   if (!s) return s.error();
   detail::query q(*s);
   q.bind_text(1, shop).bind_id(2, order_id);
   auto row = q.step();
   if (!row) return row.error();
   if (!*row) return std::optional<order_view>();
-  order_view view;
-  view.shop = shop;
-  order_record& o = view.order;
-  o.order_id = order_id;
-  if (!q.null_at(0)) o.customer_id = q.id_at(0);
-  o.name = q.text_at(1);
-  o.updated_at_ms = q.int_at(2);
-  o.created_at_ms = q.int_at(3);
-  o.processed_at_ms = q.int_at(4);
-  o.net_amount_minor = q.int_at(5);
-  o.currency = q.text_at(6);
-  o.test = q.int_at(7) != 0;
-  o.cancelled_at_ms = q.opt_int_at(8);
-  o.financial_status = q.text_at(9);
-  o.fulfillment_status = q.text_at(10);
-  o.email = q.text_at(11);
-  view.refunded_minor = q.int_at(12);
-  view.counts = !o.test && !o.cancelled_at_ms && o.financial_status != "voided";
-  return std::optional<order_view>(std::move(view));
+  return std::optional<order_view>(detail::order_from_row(q));
 }
 
 result<std::optional<std::int64_t>> reader::last_event_at(std::string_view shop) {

@@ -139,6 +139,8 @@ inline constexpr std::int64_t application_id = 0x53485347;  // "SHSG"
 // Brings the schema to the current version inside one transaction. Errors: a foreign or newer
 // database is SQLITE_NOTADB / SQLITE_CORRUPT (is_corrupt()).
 result<void> migrate(connection& db);
+// Registers shopseg's SQL functions (shopseg_phone_key) on a connection that writes.
+result<void> register_functions(connection& db);
 // Checks that the database is a shopseg database of the current version (for readers).
 result<void> check_schema(connection& db);
 

@@ -161,6 +161,22 @@ result<std::int64_t> writer::quarantine(std::string_view shop, std::string_view 
   return id;
 }
 
+result<bool> writer::release_quarantined(std::int64_t id) {
+  auto s = impl_->stmt("DELETE FROM quarantine WHERE id = ?1");
+  if (!s) return {boost::system::in_place_error, s.error()};
+  detail::query q(*s);
+  STORE_TRY(q.bind_int(1, id).run());
+  return impl_->db->changes() > 0;
+}
+
+result<bool> writer::requarantine(std::int64_t id, std::string_view reason) {
+  auto s = impl_->stmt("UPDATE quarantine SET reason = ?2 WHERE id = ?1");
+  if (!s) return {boost::system::in_place_error, s.error()};
+  detail::query q(*s);
+  STORE_TRY(q.bind_int(1, id).bind_text(2, reason).run());
+  return impl_->db->changes() > 0;
+}
+
 result<outcome> writer::mark_uninstalled(std::string_view shop, std::int64_t at_ms) {
   auto s = impl_->stmt(
       "INSERT INTO shops(domain, active, uninstalled_at_ms) VALUES(?1, 0, ?2) "
@@ -206,7 +222,7 @@ result<void> detail::writer_state::refresh_customer(const customer_key& key, std
     STORE_TRY(q.bind_text(1, key.shop).bind_id(2, key.customer_id).bind_int(3, now_ms)
                   .bind_opt_text(4, order_email).run());
   }
-  return order_email ? sync_lookup_email(key.shop, key.customer_id) : result<void>();
+  return order_email ? sync_lookup_keys(key.shop, key.customer_id) : result<void>();
 }
 
 result<std::int64_t> writer::prune(std::int64_t now_ms, const retention& keep) {

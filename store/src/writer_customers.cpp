@@ -176,16 +176,18 @@ result<outcome> detail::writer_state::apply_profile(std::string_view shop, id_t 
                 .bind_opt_text(6, profile.last_name).bind_opt_text(7, profile.state)
                 .bind_opt_int(8, profile.created_at_ms).bind_int(9, profile.updated_at_ms)
                 .bind_int(10, source == profile_source::customer_payload ? 1 : 0).run());
-  if (profile.email) STORE_TRY(sync_lookup_email(shop, customer_id));
+  if (profile.email || profile.phone) STORE_TRY(sync_lookup_keys(shop, customer_id));
   return outcome::applied;
 }
 
-result<void> detail::writer_state::sync_lookup_email(std::string_view shop, id_t customer_id) {
+result<void> detail::writer_state::sync_lookup_keys(std::string_view shop, id_t customer_id) {
   // Assigning an indexed column rewrites its index entry even when the value is unchanged, so
-  // the email index is written only when the email changed: one random page less per delivery.
+  // the lookup indexes are written only when the email or the phone changed: one random page
+  // less per delivery.
   return run_shop_id(
-      "UPDATE customers SET email_lower = lower(email) WHERE shop = ?1 AND customer_id = ?2 AND "
-      "email_lower IS NOT lower(email)",
+      "UPDATE customers SET email_lower = lower(email), phone_key = shopseg_phone_key(phone) "
+      "WHERE shop = ?1 AND customer_id = ?2 AND (email_lower IS NOT lower(email) OR "
+      "phone_key IS NOT shopseg_phone_key(phone))",
       shop, customer_id);
 }
 

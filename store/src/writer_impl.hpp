@@ -43,8 +43,9 @@ struct writer_state {
   // Records a tag event (tags normalized) and refolds; true when the event was new.
   result<bool> record_tag_event(std::string_view shop, id_t customer_id, std::int64_t at_ms,
                                 std::string_view kind, const std::vector<std::string>& tags);
-  // Brings email_lower (the lookup index) to lower(email), writing it only on change.
-  result<void> sync_lookup_email(std::string_view shop, id_t customer_id);
+  // Brings email_lower and phone_key (the lookup indexes) to lower(email) and the phone's key,
+  // writing them only on change.
+  result<void> sync_lookup_keys(std::string_view shop, id_t customer_id);
   result<void> refresh_customer(const customer_key& key, std::int64_t now_ms);
   result<void> tombstone_customer(std::string_view shop, id_t customer_id, std::int64_t at_ms,
                                   std::string_view kind);

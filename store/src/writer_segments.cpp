@@ -110,6 +110,22 @@ result<std::vector<customer_key>> writer::customers_after(const std::optional<cu
   });
 }
 
+result<void> writer::for_each_membership(
+    const std::function<void(std::string_view shop, const std::vector<std::string>& segments)>& visit) {
+  // No WHERE: the walk reads every row anyway, and customers without memberships are skipped
+  // below without being copied.
+  auto s = impl_->stmt("SELECT shop, segments FROM customers");
+  if (!s) return s.error();
+  detail::query q(*s);
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) return {};
+    if (q.text_at(1).empty()) continue;
+    visit(q.text_at(0), split_tags(q.text_at(1)));
+  }
+}
+
 result<std::vector<buyer>> writer::buyers() {
   auto s = impl_->stmt("SELECT shop, customer_id, amount_spent_minor FROM customers WHERE number_of_orders > 0");
   if (!s) return s.error();

@@ -32,7 +32,7 @@ void exec(const std::string& path, const char* sql) {
 TEST_CASE("a fresh database gets the current schema version and shopseg's application id") {
   store_test::temp_db db;
   db.open_writer().reset();
-  CHECK(pragma(db.path, "PRAGMA user_version") == 4);
+  CHECK(pragma(db.path, "PRAGMA user_version") == 5);
   CHECK(pragma(db.path, "PRAGMA application_id") == 0x53485347);
   CHECK(pragma(db.path, "SELECT count(*) FROM sqlite_schema WHERE name = 'orders'") == 1);
 }
@@ -46,7 +46,7 @@ TEST_CASE("reopening a migrated database changes nothing and keeps the data") {
     REQUIRE(w->commit());
   }
   auto w = db.open_writer();
-  CHECK(pragma(db.path, "PRAGMA user_version") == 4);
+  CHECK(pragma(db.path, "PRAGMA user_version") == 5);
   CHECK(db.open_reader()->delivery_seen("a.myshopify.com", "w1").value());
 }
 
@@ -59,22 +59,25 @@ TEST_CASE("a version 1 database is migrated to the current version and keeps its
     REQUIRE(w->commit());
   }
   // Back to what version 1 had.
-  exec(db.path, "DROP INDEX customer_aliases_by_kept; DROP INDEX data_requests_by_customer;"
+  exec(db.path, "DROP INDEX customers_by_phone; DROP INDEX customers_drift; ALTER TABLE customers DROP COLUMN phone_key;"
+                "DROP INDEX customer_aliases_by_kept; DROP INDEX data_requests_by_customer;"
                 "DROP TABLE settings; ALTER TABLE customers DROP COLUMN segments;"
                 "CREATE TABLE memberships(shop TEXT NOT NULL, customer_id INTEGER NOT NULL,"
                 " segment TEXT NOT NULL, PRIMARY KEY(shop, customer_id, segment)) WITHOUT ROWID;"
                 "CREATE INDEX changes_by_time ON changes(at_ms);"
                 "CREATE INDEX changes_by_customer ON changes(shop, customer_id);"
-                "INSERT INTO customers(shop, customer_id) VALUES('a.myshopify.com', 7);"
+                "INSERT INTO customers(shop, customer_id, phone) VALUES('a.myshopify.com', 7, '+1 (613) 555-0142');"
                 "INSERT INTO memberships VALUES('a.myshopify.com', 7, 'vip'), ('a.myshopify.com', 7, 'gold');"
                 "PRAGMA user_version = 1");
   db.open_writer().reset();
   // Version 4 moved memberships into the customer row.
   CHECK(db.open_reader()->memberships("a.myshopify.com", 7).value() == std::vector<std::string>{"gold", "vip"});
   CHECK(pragma(db.path, "SELECT count(*) FROM sqlite_schema WHERE name = 'memberships'") == 0);
-  CHECK(pragma(db.path, "PRAGMA user_version") == 4);
+  CHECK(pragma(db.path, "PRAGMA user_version") == 5);
   CHECK(pragma(db.path, "SELECT count(*) FROM sqlite_schema WHERE name = 'customer_aliases_by_kept'") == 1);
   CHECK(db.open_reader()->delivery_seen("a.myshopify.com", "w1").value());
+  // Version 5 keyed the phones that were already stored.
+  CHECK(db.open_reader()->customers_by_phone("a.myshopify.com", "16135550142").value().size() == 1);
 }
 
 TEST_CASE("planner statistics are pinned at open, whatever ANALYZE wrote") {

@@ -32,6 +32,9 @@ class reader {
   // Customers whose email matches case-insensitively.
   result<std::vector<customer_view>> customers_by_email(std::string_view shop,
                                                         std::string_view email);
+  // Customers whose phone matches after normalising both to digits with an optional leading
+  // '+' (store::phone_key); "16135550142" also finds "+1 613-555-0142".
+  result<std::vector<customer_view>> customers_by_phone(std::string_view shop, std::string_view phone);
   result<std::vector<ledger_entry>> ledger(std::string_view shop, id_t customer_id);
   // Current segment memberships by name (following a merge alias).
   result<std::vector<std::string>> memberships(std::string_view shop, id_t customer_id);
@@ -46,6 +49,24 @@ class reader {
   // Time of the last delivery applied for the shop; nullopt when none.
   result<std::optional<std::int64_t>> last_event_at(std::string_view shop);
   result<std::vector<quarantine_entry>> quarantined(std::int64_t after_id, int limit);
+  result<std::optional<quarantine_entry>> quarantine_entry_by_id(std::int64_t id);
+
+  // Members of `segment` in customer-key order after `after` (nullopt: from the start), only
+  // of `shop` when given: at most `limit` members, reading at most `scan_limit` customer rows,
+  // so that a rare segment costs a bounded walk per page (the page may then hold fewer than
+  // `limit` members and still a `next`). There is no membership index by design.
+  result<member_page> segment_members(std::string_view segment, const std::optional<std::string>& shop,
+                                      const std::optional<customer_key>& after, std::size_t limit,
+                                      std::size_t scan_limit);
+  // Customers whose aggregates disagree with Shopify's purchasing summary (indexed), at most
+  // `limit`, and how many there are.
+  result<std::vector<customer_view>> drift(int limit);
+  result<std::int64_t> drift_count();
+  // Every shop with its last event time.
+  result<std::vector<shop_activity>> shops();
+  // Everything held about the customer (following a merge alias); nullopt: unknown or erased.
+  // Reads the change log and the raw bodies by scanning them (an export is rare and admin-only).
+  result<std::optional<customer_export>> export_customer(std::string_view shop, id_t customer_id);
   // Whether (shop, webhook_id) was claimed: used by tests and the crash test.
   result<bool> delivery_seen(std::string_view shop, std::string_view webhook_id);
 

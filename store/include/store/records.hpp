@@ -137,4 +137,67 @@ struct buyer {
   std::int64_t amount_spent_minor = 0;
 };
 
+// A member of a segment, as a page of members lists it.
+struct segment_member {
+  std::string shop;
+  id_t customer_id = 0;
+  std::optional<std::string> email;
+  std::vector<std::string> segments;  // every current membership (the tier is among them)
+};
+
+// One page of a walk over the customers in key order. `next` is the key to continue after
+// (nullopt: the walk reached the end).
+struct member_page {
+  std::vector<segment_member> members;
+  std::optional<customer_key> next;
+  std::size_t scanned = 0;  // customer rows read for this page
+};
+
+// A shop's traffic, for silence alerts.
+struct shop_activity {
+  std::string shop;
+  std::optional<std::int64_t> last_event_at_ms;
+  bool active = true;
+};
+
+struct refund_entry {
+  id_t refund_id = 0;
+  id_t order_id = 0;
+  std::int64_t created_at_ms = 0;
+  std::int64_t amount_minor = 0;
+};
+
+struct tag_event_entry {
+  std::int64_t at_ms = 0;
+  std::string kind;  // "set", "add" or "remove"
+  std::vector<std::string> tags;
+};
+
+struct data_request_entry {
+  std::string webhook_id;
+  std::int64_t at_ms = 0;
+};
+
+// A raw body that mentions a customer: kept for an applied delivery, or in quarantine.
+struct raw_delivery {
+  std::string source;  // "applied" or "quarantine"
+  std::string webhook_id;
+  std::string topic;   // empty for applied bodies (not stored with them)
+  std::int64_t received_at_ms = 0;
+  std::string body;
+};
+
+// Everything the store holds about one customer (a customers/data_request).
+struct customer_export {
+  customer_view customer;
+  std::optional<std::int64_t> shopify_summary_at_ms;
+  std::vector<order_view> orders;
+  std::vector<refund_entry> refunds;
+  std::vector<tag_event_entry> tag_events;
+  std::vector<membership_change> changes;
+  std::vector<data_request_entry> data_requests;
+  std::vector<id_t> merged_ids;  // customers merged into this one
+  std::vector<raw_delivery> raw_deliveries;
+};
+
 }  // namespace store

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -110,6 +111,11 @@ class writer {
                                   std::int64_t received_at_ms, std::string_view reason,
                                   std::string_view body);
 
+  // A quarantined delivery retried: `release_quarantined` removes it (it was applied, or was a
+  // duplicate), `requarantine` keeps it with a new reason. False when there is no such entry.
+  result<bool> release_quarantined(std::int64_t id);
+  result<bool> requarantine(std::int64_t id, std::string_view reason);
+
   // Customers changed since begin().
   const std::vector<customer_key>& touched() const noexcept;
   // Recomputes the aggregates of every touched customer from its order rows.
@@ -135,6 +141,10 @@ class writer {
   result<std::optional<std::int64_t>> earliest_next_change();
   // Every customer after `after` (nullopt: from the start) in key order, `limit` at a time.
   result<std::vector<customer_key>> customers_after(const std::optional<customer_key>& after, int limit);
+  // Calls `visit` with the stored memberships of every customer that has some (one scan, to
+  // rebuild in-memory counts at start).
+  result<void> for_each_membership(
+      const std::function<void(std::string_view shop, const std::vector<std::string>& segments)>& visit);
   // Every customer with at least one counting order, with its spend.
   result<std::vector<buyer>> buyers();
 
