@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "change_notifier.hpp"
 #include "listeners.hpp"
 #include "store/reader.hpp"
 #include "store/writer.hpp"
@@ -131,12 +132,15 @@ int run_daemon(const config& cfg) {
     spdlog::critical("store {}: {}", cfg.store.path, checkpoints.error().message());
     return 1;
   }
-  ingest pipeline(*writer, cfg, live, clock_from_environment(), std::move(*checkpoints));
-  webhook_context hooks{cfg, webhook_gate(cfg), pipeline};
+  auto clock = clock_from_environment();
+  ingest pipeline(*writer, cfg, live, clock, std::move(*checkpoints));
+  webhook_context hooks{cfg, webhook_gate(cfg), pipeline, {}};
   asio::io_context net(1);
   asio::io_context queries(1);
+  change_notifier changes(queries.get_executor());
+  pipeline.on_changes([&changes] { changes.notify(); });
   auto reload = [&cfg, &pipeline] { return reload_config(cfg, pipeline); };
-  query_api api(cfg, live, std::move(*reader), daemon_state{[&pipeline] { return pipeline.depth(); }, reload});
+  daemon_state state{reload, clock, &pipeline, &hooks.counters, &changes, {}};
 
   std::thread drainer;
   try {
@@ -150,6 +154,8 @@ int run_daemon(const config& cfg) {
     auto bound = acceptor.local_endpoint();
     spdlog::info("webhook listener on {}:{}{}", bound.address().to_string(), bound.port(),
                  cfg.webhook.path);
+    state.webhook_listen = bound.address().to_string() + ":" + std::to_string(bound.port());
+    query_api api(cfg, live, std::move(*reader), std::move(state));
     spdlog::info("query socket {} (mode {}), admin socket {} (mode 0600)", cfg.query.socket,
                  cfg.query.mode, cfg.admin.socket);
 

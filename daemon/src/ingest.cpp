@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "apply.hpp"
+#include "shopify/events.hpp"
 
 namespace shopsegd {
 
@@ -23,6 +24,7 @@ std::string_view to_string(ingest_status s) noexcept {
     case ingest_status::quarantined: return "quarantined";
     case ingest_status::storage_full: return "storage_full";
     case ingest_status::failed: return "failed";
+    case ingest_status::not_found: return "not_found";
   }
   return "unknown";
 }
@@ -43,7 +45,14 @@ ingest::ingest(store::writer& writer, const config& cfg, live_config& live, std:
       live_(live),
       clock_(std::move(clock)),
       segments_(std::make_unique<segment_engine>(live.load()->current)),
-      checkpoints_(std::move(checkpoints)) {}
+      checkpoints_(std::move(checkpoints)) {
+  segments_->set_counts(&counts_);
+}
+
+void ingest::publish_changes(std::size_t changes) {
+  counts_.commit(clock_());
+  if (changes > 0 && on_changes_) on_changes_();
+}
 
 void ingest::after_commit() {
   if (!checkpoints_) return;
@@ -83,17 +92,22 @@ void ingest::start() {
   // fell due while the daemon was down are current by the time the first query is answered.
   if (auto r = segments_->rebuild_ranks(writer_); !r)
     spdlog::error("segments: loading spends for percentiles failed: {}", r.error().message());
+  if (auto r = counts_.rebuild(writer_); !r)
+    spdlog::error("segments: counting members failed: {}", r.error().message());
   recompute_at_start();
   run_clock(clock_());
   thread_ = std::thread([this] { run(); });
   if (checkpoints_) checkpoint_thread_ = std::thread([this] { run_checkpoints(); });
 }
 
-bool ingest::submit(delivery&& d, completion done) {
+bool ingest::submit(delivery&& d, completion done, std::optional<std::int64_t> retry_of) {
   {
     std::lock_guard lock(mutex_);
-    if (stopping_ || queue_.size() >= cfg_.webhook.max_queue) return false;
-    queue_.push_back(job{std::move(d), std::move(done)});
+    if (stopping_ || queue_.size() >= cfg_.webhook.max_queue) {
+      counters_.count(d.topic, delivery_outcome::overloaded);
+      return false;
+    }
+    queue_.push_back(job{std::move(d), std::move(done), retry_of});
     depth_.store(queue_.size(), std::memory_order_relaxed);
   }
   wake_.notify_one();
@@ -156,10 +170,12 @@ void ingest::run_clock(std::int64_t now) {
     store::result<void> committed = stats ? writer_.commit() : store::result<void>(stats.error());
     if (!committed) {
       writer_.rollback();
+      counts_.rollback();
       spdlog::error("segments: clock re-evaluation failed: {}", committed.error().message());
       next_due_ms_ = now + 60'000;  // retry in a minute
       return;
     }
+    publish_changes(stats->changes);
     counters_.clock_evaluations.fetch_add(stats->evaluated, std::memory_order_relaxed);
     counters_.membership_changes.fetch_add(stats->changes, std::memory_order_relaxed);
     if (stats->evaluated < per_transaction) break;
@@ -168,9 +184,24 @@ void ingest::run_clock(std::int64_t now) {
   next_due_ms_ = next ? *next : std::optional<std::int64_t>(now + 60'000);
 }
 
+void ingest::apply_redact_counts(const delivery& d) {
+  if (std::holds_alternative<shopify::shop_redact>(*d.event)) return counts_.clear_shop(d.shop);
+  const auto* redact = std::get_if<shopify::customer_redact>(&*d.event);
+  if (!redact) return;
+  // The erasure removes the row without logging leaves: its memberships stop counting here.
+  auto was_in = writer_.memberships(d.shop, redact->customer_id);
+  if (!was_in) throw boost::system::system_error(was_in.error());
+  for (const auto& segment : *was_in) counts_.add(d.shop, segment, -1);
+}
+
 ingest_status ingest::apply_one(job& j, bool& erased) {
   const delivery& d = j.d;
-  if (!d.event) {
+  if (j.retry_of) {
+    auto found = d.event ? writer_.release_quarantined(*j.retry_of) : writer_.requarantine(*j.retry_of, d.quarantine_reason);
+    if (!found) throw boost::system::system_error(found.error());
+    if (!*found) return ingest_status::not_found;
+    if (!d.event) return ingest_status::quarantined;
+  } else if (!d.event) {
     auto q = writer_.quarantine(d.shop, d.webhook_id, d.topic_name, d.api_version,
                                 d.received_at_ms, d.quarantine_reason, d.body);
     if (!q) throw boost::system::system_error(q.error());
@@ -179,11 +210,14 @@ ingest_status ingest::apply_one(job& j, bool& erased) {
   auto claimed = writer_.claim_delivery(d.shop, d.webhook_id, d.topic_name, d.received_at_ms);
   if (!claimed) throw boost::system::system_error(claimed.error());
   if (!*claimed) return ingest_status::duplicate;
+  apply_redact_counts(d);
   auto applied = apply_event(writer_, d.shop, d.webhook_id, d.received_at_ms, *d.event);
   if (!applied) throw boost::system::system_error(applied.error());
   erased = erased || applied->erased;
-  if (applied->outcome == store::outcome::stale || applied->outcome == store::outcome::tombstoned)
+  if (applied->outcome == store::outcome::stale || applied->outcome == store::outcome::tombstoned) {
     counters_.stale.fetch_add(1, std::memory_order_relaxed);
+    j.stale = true;
+  }
   if (cfg_.store.keep_raw_bodies_days > 0) {
     if (auto r = writer_.keep_raw_body(d.shop, d.webhook_id, d.body); !r)
       throw boost::system::system_error(r.error());
@@ -191,9 +225,35 @@ ingest_status ingest::apply_one(job& j, bool& erased) {
   return ingest_status::committed;
 }
 
+void ingest::count_outcome(const job& j) {
+  if (j.retry_of) counters_.retries.fetch_add(1, std::memory_order_relaxed);
+  delivery_outcome o = delivery_outcome::applied;
+  switch (j.status) {
+    case ingest_status::committed:
+      counters_.committed.fetch_add(1, std::memory_order_relaxed);
+      o = j.stale ? delivery_outcome::stale : delivery_outcome::applied;
+      break;
+    case ingest_status::duplicate:
+      counters_.duplicates.fetch_add(1, std::memory_order_relaxed);
+      o = delivery_outcome::duplicate;
+      break;
+    case ingest_status::quarantined:
+      if (j.retry_of) return;  // it was counted when it first came
+      counters_.quarantined.fetch_add(1, std::memory_order_relaxed);
+      o = delivery_outcome::quarantined;
+      break;
+    case ingest_status::not_found: return;
+    case ingest_status::storage_full:
+    case ingest_status::failed: o = delivery_outcome::failed; break;
+  }
+  counters_.count(j.d.topic, o);
+}
+
 void ingest::commit_batch(std::deque<job>& batch) {
   bool erased = false;
   ingest_status failure = ingest_status::committed;
+  std::size_t changes = 0;
+  const auto started = std::chrono::steady_clock::now();
   try {
     if (auto r = writer_.begin(); !r) throw boost::system::system_error(r.error());
     // Each customer is re-evaluated with the webhook id of the first delivery that touched it.
@@ -223,10 +283,15 @@ void ingest::commit_batch(std::deque<job>& batch) {
     if (evaluated->earliest_next_change && (!next_due_ms_ || *evaluated->earliest_next_change < *next_due_ms_))
       next_due_ms_ = evaluated->earliest_next_change;
     counters_.membership_changes.fetch_add(evaluated->changes, std::memory_order_relaxed);
+    changes = evaluated->changes;
     if (auto r = writer_.commit(); !r) throw boost::system::system_error(r.error());
+    counters_.commit_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    counters_.batch_size.observe(static_cast<double>(batch.size()));
+    publish_changes(changes);
   } catch (const boost::system::system_error& e) {
     // Nothing of the batch is stored: every delivery in it is answered 503 and Shopify retries.
     writer_.rollback();
+    counts_.rollback();
     // The in-memory spend ranks may have moved with the rolled-back rows: reload them.
     (void)segments_->rebuild_ranks(writer_);
     if (reloading_) (void)reloading_->rebuild_ranks(writer_);
@@ -243,10 +308,7 @@ void ingest::commit_batch(std::deque<job>& batch) {
   counters_.batches.fetch_add(1, std::memory_order_relaxed);
   for (auto& j : batch) {
     if (failure != ingest_status::committed) j.status = failure;
-    auto& counter = j.status == ingest_status::duplicate     ? counters_.duplicates
-                    : j.status == ingest_status::quarantined ? counters_.quarantined
-                                                             : counters_.committed;
-    if (failure == ingest_status::committed) counter.fetch_add(1, std::memory_order_relaxed);
+    count_outcome(j);
     j.done(j.status);
   }
   if (failure == ingest_status::committed) after_commit();

@@ -14,7 +14,9 @@
 #include <thread>
 
 #include "config.hpp"
+#include "counters.hpp"
 #include "live_config.hpp"
+#include "segment_counts.hpp"
 #include "segments.hpp"
 #include "store/checkpointer.hpp"
 #include "store/writer.hpp"
@@ -28,21 +30,10 @@ enum class ingest_status {
   quarantined,   // kept raw with its reason, durable
   storage_full,  // the disk is full: nothing stored, answer 503
   failed,        // the store failed otherwise: nothing stored, answer 503
+  not_found,     // a retry of a quarantine entry that is no longer there
 };
 
 std::string_view to_string(ingest_status s) noexcept;
-
-struct ingest_counters {
-  std::atomic<std::uint64_t> batches{0};
-  std::atomic<std::uint64_t> committed{0};
-  std::atomic<std::uint64_t> duplicates{0};
-  std::atomic<std::uint64_t> stale{0};
-  std::atomic<std::uint64_t> quarantined{0};
-  std::atomic<std::uint64_t> failures{0};
-  std::atomic<std::uint64_t> evaluations{0};       // customers evaluated after deliveries
-  std::atomic<std::uint64_t> clock_evaluations{0};  // customers evaluated because time passed
-  std::atomic<std::uint64_t> membership_changes{0};
-};
 
 class ingest {
  public:
@@ -60,10 +51,17 @@ class ingest {
   ingest(const ingest&) = delete;
   ingest& operator=(const ingest&) = delete;
 
+  // Called on the writer thread after every commit that wrote change-log entries (it must not
+  // block). Set before start().
+  void on_changes(std::function<void()> listener) { on_changes_ = std::move(listener); }
   void start();
   // Queues a delivery. False when the queue is at max_queue or the pipeline is stopping: the
   // caller answers 503 and `done` is not called. Thread-safe.
-  bool submit(delivery&& d, completion done);
+  // With `retry_of`, the delivery is the body of that quarantine entry, decoded again: when it
+  // decoded, it is applied like a webhook and the entry removed in the same transaction;
+  // otherwise the entry stays with the new reason (status quarantined). not_found: the entry is
+  // gone.
+  bool submit(delivery&& d, completion done, std::optional<std::int64_t> retry_of = std::nullopt);
   // Asks the writer to switch to `next` (a validated config): memberships are recomputed in
   // batches between deliveries, with cause "reload". A reload asked for while one runs starts
   // over with the newest config once the running one finished. Thread-safe.
@@ -73,18 +71,26 @@ class ingest {
 
   std::size_t depth() const noexcept { return depth_.load(std::memory_order_relaxed); }
   const ingest_counters& counters() const noexcept { return counters_; }
+  const segment_counts& counts() const noexcept { return counts_; }
+  bool reload_running() const noexcept { return reload_running_.load(std::memory_order_relaxed); }
 
  private:
   struct job {
     delivery d;
     completion done;
+    std::optional<std::int64_t> retry_of;
     ingest_status status = ingest_status::committed;
+    bool stale = false;
   };
   void run();
   void commit_batch(std::deque<job>& batch);
   ingest_status apply_one(job& j, bool& erased);
   void maybe_prune(std::int64_t now_ms);
   void after_commit();
+  // The counts and the long-polls follow a commit that wrote `changes` change-log entries.
+  void publish_changes(std::size_t changes);
+  void apply_redact_counts(const delivery& d);
+  void count_outcome(const job& j);
   void run_checkpoints();
   // Re-evaluates the customers whose next change time has come; returns when none is due.
   void run_clock(std::int64_t now_ms);
@@ -123,6 +129,9 @@ class ingest {
   std::atomic<std::size_t> depth_{0};
   std::int64_t next_prune_ms_ = 0;
   ingest_counters counters_;
+  segment_counts counts_;
+  std::function<void()> on_changes_;
+  std::atomic<bool> reload_running_{false};
   std::thread thread_;
 };
 

@@ -30,6 +30,7 @@ void ingest::publish_epoch() {
 
 void ingest::begin_reload(std::shared_ptr<const config> next) {
   reloading_ = std::make_unique<segment_engine>(std::move(next));
+  reloading_->set_counts(&counts_);
   reload_done_through_.reset();
   reload_evaluated_ = reload_changes_ = 0;
   reload_started_ms_ = now_ms();
@@ -38,6 +39,7 @@ void ingest::begin_reload(std::shared_ptr<const config> next) {
     reloading_.reset();
     return;
   }
+  reload_running_.store(true, std::memory_order_relaxed);
   spdlog::info("reload: recomputing every customer's segments ({} defined)", reloading_->cfg().segments.size());
   publish_epoch();
 }
@@ -47,6 +49,7 @@ void ingest::reload_step() {
   std::size_t batch_size = 0;
   auto failed = [&](const boost::system::error_code& ec) {
     writer_.rollback();
+    counts_.rollback();
     // A store that fails (a full disk) is retried a second later, not in a busy loop.
     reload_retry_at_ms_ = now_ms() + 1000;
     spdlog::error("reload: a recompute batch failed ({}); retrying in a second", ec.message());
@@ -67,6 +70,7 @@ void ingest::reload_step() {
       return failed(r.error());
   }
   if (auto c = writer_.commit(); !c) return failed(c.error());
+  publish_changes(stats->changes);
   reload_evaluated_ += stats->evaluated;
   reload_changes_ += stats->changes;
   counters_.membership_changes.fetch_add(stats->changes, std::memory_order_relaxed);
@@ -77,6 +81,7 @@ void ingest::reload_step() {
   }
   segments_ = std::move(reloading_);
   reload_done_through_.reset();
+  reload_running_.store(false, std::memory_order_relaxed);
   publish_epoch();
   spdlog::info("reload: done: {} customers evaluated, {} membership changes, {} ms", reload_evaluated_,
                reload_changes_, now_ms() - reload_started_ms_);

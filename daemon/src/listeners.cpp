@@ -3,6 +3,8 @@
 // holds the daemon.
 #include "listeners.hpp"
 
+#include "change_notifier.hpp"
+
 #include <grp.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -31,15 +33,16 @@ constexpr std::size_t max_read_chunk = 64 * 1024;    // largest single recv into
 constexpr std::size_t idle_buffer_limit = 16 * 1024;  // kept by a connection between requests
 
 // Waits for the writer's verdict on a delivery. nullopt: the queue was full.
+// `retry_of`: the delivery is a quarantine entry's body (see ingest::submit).
 template <class Token>
-auto async_submit(ingest& pipeline, delivery&& d, Token&& token) {
+auto async_submit(ingest& pipeline, delivery&& d, Token&& token, std::optional<std::int64_t> retry_of = std::nullopt) {
   return asio::async_initiate<Token, void(std::optional<ingest_status>)>(
-      [&pipeline](auto handler, delivery&& d) {
+      [&pipeline, retry_of](auto handler, delivery&& d) {
         auto ex = asio::get_associated_executor(handler);
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
         bool queued = pipeline.submit(std::move(d), [shared, ex](ingest_status s) {
           asio::post(ex, [shared, s]() mutable { (*shared)(std::optional<ingest_status>(s)); });
-        });
+        }, retry_of);
         if (!queued)
           asio::post(ex, [shared]() mutable { (*shared)(std::optional<ingest_status>()); });
       },
@@ -63,7 +66,8 @@ http::status status_of(std::optional<ingest_status> s) {
     case ingest_status::duplicate:
     case ingest_status::quarantined: return http::status::ok;
     case ingest_status::storage_full:
-    case ingest_status::failed: return http::status::service_unavailable;
+    case ingest_status::failed:
+    case ingest_status::not_found: return http::status::service_unavailable;
   }
   return http::status::service_unavailable;
 }
@@ -147,7 +151,7 @@ asio::awaitable<response> answer_webhook(beast::tcp_stream& stream, beast::flat_
   auto admitted = ctx.gate.admit(std::move(request), decoder, now_ms());
   keep_open = keep_alive;
   if (!admitted) {
-    if (admitted.error() == http::status::unauthorized) ctx.hmac_failures.fetch_add(1, std::memory_order_relaxed);
+    if (admitted.error() == http::status::unauthorized) ctx.counters.hmac_failures.fetch_add(1, std::memory_order_relaxed);
     claimed_ids(request).write(spdlog::level::warn, refusal_name(admitted.error()), admitted.error(), started);
     co_return plain(admitted.error(), version, keep_alive);
   }
@@ -159,7 +163,7 @@ asio::awaitable<response> answer_webhook(beast::tcp_stream& stream, beast::flat_
              status, started);
   response res = plain(status, version, keep_alive);
   if (status == http::status::service_unavailable) {
-    ctx.rejected_overload.fetch_add(1, std::memory_order_relaxed);
+    ctx.counters.rejected_overload.fetch_add(1, std::memory_order_relaxed);
     res.set(http::field::retry_after, "5");
   }
   co_return res;
@@ -203,7 +207,27 @@ asio::awaitable<void> webhook_session(beast::tcp_stream stream, webhook_context&
     // Timeouts, resets and malformed requests end the connection; nothing was accepted.
   }
   co_await linger(stream);
-  ctx.connections.fetch_sub(1, std::memory_order_relaxed);
+  ctx.counters.connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// Answers one query. A long-poll that found nothing waits for the writer's notification or its
+// deadline (the query thread serves other sessions meanwhile) and asks again; a retry waits for
+// the writer's verdict.
+asio::awaitable<response> answer_query(query_api& api, const request& req, access rights) {
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  bool deadline_passed = false;
+  for (;;) {
+    answer a = api.handle(req, rights, deadline_passed);
+    if (auto* ready = std::get_if<response>(&a)) co_return std::move(*ready);
+    if (auto* wait = std::get_if<wait_for_changes>(&a)) {
+      if (!deadline) deadline = wait->until;
+      deadline_passed = !(co_await api.notifier()->wait(*deadline));
+      continue;
+    }
+    auto& submit = std::get<submit_delivery>(a);
+    auto verdict = co_await async_submit(*api.pipeline(), std::move(submit.d), asio::use_awaitable, submit.retry_of);
+    co_return submit.finish(verdict);
+  }
 }
 
 asio::awaitable<void> query_session(beast::basic_stream<unix_socket> stream, query_api& api,
@@ -215,7 +239,7 @@ asio::awaitable<void> query_session(beast::basic_stream<unix_socket> stream, que
       http::request_parser<http::string_body> parser;
       parser.body_limit(1 << 20);
       co_await http::async_read(stream, buffer, parser, asio::use_awaitable);
-      auto res = api.handle(parser.get(), rights);
+      auto res = co_await answer_query(api, parser.get(), rights);
       stream.expires_after(std::chrono::seconds(30));
       co_await http::async_write(stream, res, asio::use_awaitable);
       if (!res.keep_alive()) break;
@@ -296,11 +320,11 @@ asio::awaitable<void> serve_webhooks(tcp::acceptor& acceptor, webhook_context& c
       co_await pause_accepting(ec);
       continue;
     }
-    if (ctx.connections.load(std::memory_order_relaxed) >= ctx.cfg.webhook.max_connections) {
-      ctx.rejected_overload.fetch_add(1, std::memory_order_relaxed);
+    if (ctx.counters.connections.load(std::memory_order_relaxed) >= ctx.cfg.webhook.max_connections) {
+      ctx.counters.rejected_overload.fetch_add(1, std::memory_order_relaxed);
       continue;  // the socket closes as it goes out of scope
     }
-    ctx.connections.fetch_add(1, std::memory_order_relaxed);
+    ctx.counters.connections.fetch_add(1, std::memory_order_relaxed);
     socket.set_option(tcp::no_delay(true));
     asio::co_spawn(acceptor.get_executor(), webhook_session(beast::tcp_stream(std::move(socket)), ctx),
                    asio::detached);

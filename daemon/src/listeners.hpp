@@ -23,9 +23,7 @@ struct webhook_context {
   const config& cfg;
   webhook_gate gate;
   ingest& pipeline;
-  std::atomic<std::uint32_t> connections{0};
-  std::atomic<std::uint64_t> hmac_failures{0};
-  std::atomic<std::uint64_t> rejected_overload{0};
+  webhook_counters counters;
   // Set on SIGTERM: every answer from then on closes its connection, so keep-alive clients go
   // away instead of collecting 503s until the process exits.
   std::atomic<bool> draining{false};

@@ -1,16 +1,24 @@
-// The query API of SPEC §4 as a pure function: (request, caller's rights) -> response. The
+// The query API of SPEC §4 as pure functions: (request, caller's rights) -> answer. The
 // transport (a Unix-socket session) only reads, calls handle(), and writes. Routes are a table.
+// Two answers need the session's help and are values too: a long-poll that found nothing yet
+// (the session waits for a change or the deadline, then asks again) and a quarantine retry
+// (the session hands the delivery to the writer and renders its verdict).
 #pragma once
 
 #include <boost/beast/http.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "config.hpp"
+#include "counters.hpp"
 #include "live_config.hpp"
 #include "store/reader.hpp"
+#include "webhook.hpp"
 
 namespace shopsegd {
 
@@ -18,12 +26,36 @@ namespace http = boost::beast::http;
 
 enum class access { query, admin };
 
-// What the API reads besides the store: live daemon state for /v1/health.
+class ingest;
+class change_notifier;
+enum class ingest_status;
+
+using request = http::request<http::string_body>;
+using response = http::response<http::string_body>;
+
+// "Nothing yet": wait for a change notification or `until`, then call handle() again.
+struct wait_for_changes {
+  std::chrono::steady_clock::time_point until;
+};
+// Submit `d` to the writer (a retry of quarantine entry `retry_of`) and answer finish(verdict);
+// the verdict is nullopt when the queue was full.
+struct submit_delivery {
+  delivery d;
+  std::int64_t retry_of = 0;
+  std::function<response(std::optional<ingest_status>)> finish;
+};
+using answer = std::variant<response, wait_for_changes, submit_delivery>;
+
+// What the API reads besides the store. Pointers are owned by the app and outlive the API.
 struct daemon_state {
-  std::function<std::size_t()> queue_depth;
   // Re-reads the config file and, when it is valid, starts a reload; returns the errors of an
   // invalid one (then the running configuration stays).
   std::function<std::vector<std::string>()> reload;
+  std::function<std::int64_t()> clock;  // Unix ms (the daemon's clock, shifted in tests)
+  ingest* pipeline = nullptr;
+  const webhook_counters* webhooks = nullptr;
+  change_notifier* changes = nullptr;
+  std::string webhook_listen;  // the bound "host:port"
 };
 
 class query_api {
@@ -32,22 +64,35 @@ class query_api {
   // `cfg` is the start-up configuration; segments, order flags and services come from `live`.
   query_api(const config& cfg, const live_config& live, std::unique_ptr<store::reader> reader, daemon_state state);
 
-  http::response<http::string_body> handle(const http::request<http::string_body>& req,
-                                           access rights);
+  // `deadline_passed`: a long-poll asks again after its wait ended without a change, and must
+  // answer now.
+  answer handle(const request& req, access rights, bool deadline_passed = false);
+
+  change_notifier* notifier() const noexcept { return state_.changes; }
+  ingest* pipeline() const noexcept { return state_.pipeline; }
+
+  struct context;  // one request being answered (query_context.hpp)
 
  private:
   struct route;
-  struct context;
-  http::response<http::string_body> dispatch(const http::request<http::string_body>& req,
-                                             access rights);
-  http::response<http::string_body> customer(const context& c);
-  http::response<http::string_body> customers_by_email(const context& c);
-  http::response<http::string_body> explain(const context& c);
-  http::response<http::string_body> changes(const context& c);
-  http::response<http::string_body> order(const context& c);
-  http::response<http::string_body> quarantine(const context& c);
-  http::response<http::string_body> health(const context& c);
-  http::response<http::string_body> reload(const context& c);
+  answer dispatch(const request& req, access rights, bool deadline_passed);
+  // Customers (query_customers.cpp).
+  answer customer(const context& c);
+  answer customers_lookup(const context& c);
+  answer explain(const context& c);
+  answer export_customer(const context& c);
+  answer order(const context& c);
+  // Segments and members (query_segments.cpp).
+  answer segments(const context& c);
+  answer members(const context& c);
+  // The change log, quarantine, reload (query_ops.cpp).
+  answer changes(const context& c);
+  answer quarantine(const context& c);
+  answer retry(const context& c);
+  answer reload(const context& c);
+  // Health and metrics (query_health.cpp).
+  answer health(const context& c);
+  answer metrics(const context& c);
 
   const config& cfg_;
   const live_config& live_;

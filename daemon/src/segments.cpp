@@ -128,6 +128,10 @@ store::result<bool> segment_engine::evaluate_one(store::writer& w, const store::
       return {boost::system::in_place_error, r.error()};
   }
   stats.changes += joined.size() + left.size();
+  if (counts_) {
+    for (const auto& s : joined) counts_->add(key.shop, s, 1);
+    for (const auto& s : left) counts_->add(key.shop, s, -1);
+  }
   if (*customer && next_at && (!stats.earliest_next_change || *next_at < *stats.earliest_next_change))
     stats.earliest_next_change = next_at;
   return spend_moved;

@@ -15,6 +15,7 @@
 
 #include "calendar.hpp"
 #include "config.hpp"
+#include "segment_counts.hpp"
 #include "rules/catalog.hpp"
 #include "spend_ranks.hpp"
 #include "store/writer.hpp"
@@ -45,6 +46,8 @@ class segment_engine {
   const std::shared_ptr<const config>& cfg_ptr() const noexcept { return cfg_; }
 
   const calendar& days() const noexcept { return days_; }
+  // Where joins and leaves are counted (may be null); owned by the caller.
+  void set_counts(segment_counts* counts) noexcept { counts_ = counts; }
 
   // Loads every buyer's spend (only when some segment uses amount_spent_percentile).
   store::result<void> rebuild_ranks(store::writer& w);
@@ -70,6 +73,7 @@ class segment_engine {
   calendar days_;
   std::vector<threshold> thresholds_;  // every amount_spent_percentile literal, both rank rules
   spend_ranks ranks_;
+  segment_counts* counts_ = nullptr;
 };
 
 // The tier (the winning tier segment's name), the memberships in config order, and the service
