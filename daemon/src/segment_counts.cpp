@@ -17,9 +17,9 @@ store::result<void> segment_counts::rebuild(store::writer& w) {
     for (const auto& s : segments) ++fresh.members[s][std::string(shop)];
   });
   if (!scanned) return scanned.error();
-  counts_ = std::move(fresh);
   pending_.clear();
-  publish();
+  std::lock_guard lock(mutex_);
+  counts_ = std::move(fresh);
   return {};
 }
 
@@ -32,6 +32,7 @@ void segment_counts::clear_shop(const std::string& shop) { pending_.push_back({s
 void segment_counts::commit(std::int64_t at_ms) {
   committed_at_ms_.store(at_ms, std::memory_order_release);
   if (pending_.empty()) return;
+  std::lock_guard lock(mutex_);
   for (const auto& c : pending_) {
     if (c.segment.empty()) {
       for (auto& [segment, shops] : counts_.members) shops.erase(c.shop);
@@ -41,20 +42,13 @@ void segment_counts::commit(std::int64_t at_ms) {
     if ((shops[c.shop] += c.delta) <= 0) shops.erase(c.shop);
   }
   pending_.clear();
-  publish();
 }
 
 void segment_counts::rollback() noexcept { pending_.clear(); }
 
-void segment_counts::publish() {
-  auto next = std::make_shared<const segment_count_snapshot>(counts_);
-  std::lock_guard lock(mutex_);
-  published_ = std::move(next);
-}
-
 std::shared_ptr<const segment_count_snapshot> segment_counts::load() const {
   std::lock_guard lock(mutex_);
-  return published_;
+  return std::make_shared<const segment_count_snapshot>(counts_);
 }
 
 }  // namespace shopsegd

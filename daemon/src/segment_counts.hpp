@@ -1,8 +1,9 @@
 // Member counts per segment and shop, kept in memory by the writer from the membership changes
 // it already computes (so /v1/segments neither scans the customers nor costs a write per
 // delivery). Rebuilt at start by one scan. Changes of a transaction are pending until its
-// commit and dropped by a rollback; the committed counts are published as an immutable
-// snapshot that any thread may load.
+// commit and dropped by a rollback. The committed counts sit behind a mutex that the writer
+// takes once per commit with changes, and a reader only to copy them (a listing or a scrape),
+// so no commit copies the counts.
 #pragma once
 
 #include <atomic>
@@ -25,7 +26,6 @@ struct segment_count_snapshot {
 
 class segment_counts {
  public:
-  segment_counts() : published_(std::make_shared<const segment_count_snapshot>()) {}
 
   // Writer thread. Replaces every count with a scan of the stored memberships.
   store::result<void> rebuild(store::writer& w);
@@ -47,11 +47,9 @@ class segment_counts {
     std::string segment;  // empty: clear the shop
     std::int64_t delta;
   };
-  void publish();
-  segment_count_snapshot counts_;  // writer thread only
-  std::vector<change> pending_;
+  std::vector<change> pending_;  // writer thread only
   mutable std::mutex mutex_;
-  std::shared_ptr<const segment_count_snapshot> published_;
+  segment_count_snapshot counts_;  // guarded by mutex_
   std::atomic<std::int64_t> committed_at_ms_{0};
 };
 
