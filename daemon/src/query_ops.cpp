@@ -16,8 +16,10 @@ response retry_verdict(std::int64_t id, const std::string& reason, std::optional
   if (!verdict) return fail(http::status::service_unavailable, "overloaded", "the ingest queue is full; retry shortly");
   std::string_view outcome;
   switch (*verdict) {
-    case ingest_status::committed: outcome = "applied"; break;
-    case ingest_status::duplicate: outcome = "duplicate"; break;
+    // A duplicate was applied by an earlier delivery of the same webhook id (Shopify retried
+    // it): its content is in the store, and the entry was removed all the same.
+    case ingest_status::committed:
+    case ingest_status::duplicate: outcome = "applied"; break;
     case ingest_status::quarantined: outcome = "quarantined"; break;
     case ingest_status::not_found: return fail(http::status::not_found, "not_found", "no such quarantine entry");
     case ingest_status::storage_full:
