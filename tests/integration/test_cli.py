@@ -263,6 +263,20 @@ class Cli(unittest.TestCase):
         self.assertEqual(got, expected)
         self.assertEqual(rc, 0)
 
+    def test_watch_ends_with_4_when_the_daemon_goes_away(self):
+        d = H.Daemon()
+        self.addCleanup(d.cleanup)
+        d.start()
+        proc = subprocess.Popen([H.SHOPSEG, "--socket", d.query_sock, "watch"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        self.addCleanup(proc.stderr.close)
+        self.addCleanup(proc.stdout.close)
+        self.assertTrue(proc.stdout.readline().startswith(b"SEQ"))  # following now
+        self.assertEqual(d.stop(), 0)
+        self.assertEqual(proc.wait(RUN_TIMEOUT), 4)
+        self.assertIn(d.query_sock, proc.stderr.read().decode())
+
     # -- admin
 
     def quarantine_bad_delivery(self):
