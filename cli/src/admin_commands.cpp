@@ -1,4 +1,5 @@
-// quarantine, quarantine retry and reload: the operator's routes, on the admin socket.
+// quarantine, quarantine retry and reload (the admin socket's routes) and health: the
+// operator's commands.
 #include <cstdio>
 
 #include "commands.hpp"
@@ -9,7 +10,41 @@
 
 namespace shopseg {
 namespace {
+
 namespace http = boost::beast::http;
+
+// The record of health's scalars; the two lists as their lengths, with a table each below.
+void print_health(simdjson::dom::element h) {
+  simdjson::dom::object object;
+  if (h.get(object)) return;
+  record fields = record_of(object, {"status", "last_event_at", "queue_depth"});
+  simdjson::dom::array silent, drift;
+  const bool has_silent = !h["silent_shops"].get(silent);
+  const bool has_drift = !h["drift"].get(drift);
+  for (auto& [key, value] : fields) {
+    if (key == "silent_shops" && has_silent) value = std::to_string(silent.size());
+    if (key == "drift" && has_drift) value = std::to_string(drift.size()) + " listed";
+  }
+  print_record(stdout, fields);
+  if (has_silent && silent.size() > 0) {
+    table t({"SILENT SHOP", "LAST EVENT AT", "MINUTES"});
+    for (auto s : silent)
+      t.add_row(
+          {field_text(s, "shop"), field_text(s, "last_event_at"), field_text(s, "silent_minutes")});
+    std::fputc('\n', stdout);
+    t.print(stdout);
+  }
+  if (has_drift && drift.size() > 0) {
+    table t({"DRIFT SHOP", "CUSTOMER", "AMOUNT_SPENT", "SHOPIFY", "ORDERS", "SHOPIFY"});
+    for (auto d : drift)
+      t.add_row({field_text(d, "shop"), field_text(d, "customer_id"), field_text(d, "amount_spent"),
+                 field_text(d, "shopify_amount_spent"), field_text(d, "number_of_orders"),
+                 field_text(d, "shopify_number_of_orders")});
+    std::fputc('\n', stdout);
+    t.print(stdout);
+  }
+}
+
 }  // namespace
 
 int quarantine_list(const options& o) {
@@ -62,6 +97,21 @@ int reload(const options& o) {
     print_json(stdout, got->body);
   else
     std::printf("reload: %s\n", field_text(got->json, "status").c_str());
+  return 0;
+}
+
+int health(const options& o) {
+  socket_client client(o.query_socket);
+  simdjson::dom::parser parser;
+  auto got = call(client, parser, http::verb::get, "/v1/health", "health", default_timeout, 503);
+  if (!got) return report(got.error());
+  if (o.json)
+    print_json(stdout, got->body);
+  else
+    print_health(got->json);
+  std::fflush(stdout);
+  if (got->status != 200)
+    return report({exit_code::daemon_error, "health: " + field_text(got->json, "status")});
   return 0;
 }
 

@@ -24,6 +24,8 @@ int explain(const options& o, const std::string& shop, const std::string& id,
             const std::string& segment);
 // Always JSON: a data export is for a program or an archive, not for reading.
 int export_customer(const options& o, const std::string& shop, const std::string& id);
+// An order with its flags and escalation.
+int order(const options& o, const std::string& shop, const std::string& id);
 
 // segment_commands.cpp
 int segments(const options& o);
@@ -43,5 +45,7 @@ int quarantine_list(const options& o);
 // A retry that lands in quarantine again prints the entry and exits 1.
 int quarantine_retry(const options& o, const std::string& id);
 int reload(const options& o);
+// Health from the query socket; a degraded daemon prints its state and exits 1.
+int health(const options& o);
 
 }  // namespace shopseg

@@ -1,4 +1,4 @@
-// customer, lookup, explain and export-customer: one customer, seen by the help desk.
+// customer, lookup, explain, order and export-customer: one customer, seen by the help desk.
 #include <cstdio>
 
 #include "commands.hpp"
@@ -31,8 +31,38 @@ const std::vector<std::string_view> customer_lead = {"shop",
                                                      "as_of",
                                                      "updated_at"};
 
+const std::vector<std::string_view> order_lead = {"shop",
+                                                  "id",
+                                                  "name",
+                                                  "customer_id",
+                                                  "amount",
+                                                  "currency",
+                                                  "financial_status",
+                                                  "flags",
+                                                  "escalation",
+                                                  "counts",
+                                                  "test",
+                                                  "cancelled",
+                                                  "deleted",
+                                                  "refunded",
+                                                  "processed_at"};
+
 std::string customer_path(const std::string& shop, const std::string& id) {
   return "/v1/customers/" + percent_encode(shop) + "/" + id;
+}
+
+// An order's flag names instead of their objects: the escalation line holds the first's terms.
+void print_order(simdjson::dom::element o) {
+  simdjson::dom::object object;
+  if (o.get(object)) return;
+  record fields = record_of(object, order_lead);
+  simdjson::dom::array flags;
+  std::string names;
+  if (!o["flags"].get(flags))
+    for (auto f : flags) names += (names.empty() ? "" : ", ") + field_text(f, "name");
+  for (auto& [key, value] : fields)
+    if (key == "flags") value = names.empty() ? "-" : names;
+  print_record(stdout, fields);
 }
 
 void print_customer(simdjson::dom::element c) {
@@ -114,6 +144,19 @@ int explain(const options& o, const std::string& shop, const std::string& id,
                field_text(c, "line") + ":" + field_text(c, "column")});
   std::fputc('\n', stdout);
   t.print(stdout);
+  return 0;
+}
+
+int order(const options& o, const std::string& shop, const std::string& id) {
+  socket_client client(o.query_socket);
+  simdjson::dom::parser parser;
+  auto got = call(client, parser, http::verb::get, "/v1/orders/" + percent_encode(shop) + "/" + id,
+                  "order " + shop + " " + id);
+  if (!got) return report(got.error());
+  if (o.json)
+    print_json(stdout, got->body);
+  else
+    print_order(got->json);
   return 0;
 }
 

@@ -58,10 +58,11 @@ int report(const failure& f) {
 boost::system::result<answer, failure> call(socket_client& client, simdjson::dom::parser& parser,
                                             boost::beast::http::verb method,
                                             const std::string& target, const std::string& context,
-                                            std::chrono::seconds timeout) {
+                                            std::chrono::seconds timeout,
+                                            unsigned answered_status) {
   auto got = client.request(method, target, timeout);
   if (!got) return transport_failure(got.error(), client.path(), context);
-  if (got->status < 200 || got->status >= 300)
+  if ((got->status < 200 || got->status >= 300) && got->status != answered_status)
     return failure{code_of_status(got->status),
                    context + ": " + cause_of_error(got->status, got->body, parser)};
   answer a{got->status, std::move(got->body), {}};

@@ -44,11 +44,13 @@ struct answer {
 constexpr std::chrono::seconds default_timeout{60};
 
 // Sends METHOD TARGET and reads the answer. Non-2xx answers become failures whose message is
-// the daemon's error message (with the `errors` list of an invalid config, one per line).
-// `context` starts every failure message.
+// the daemon's error message (with the `errors` list of an invalid config, one per line),
+// except `answered_status`: a status whose body is an answer like a 200's (health's 503,
+// "degraded"). `context` starts every failure message.
 boost::system::result<answer, failure> call(socket_client& client, simdjson::dom::parser& parser,
                                             boost::beast::http::verb method,
                                             const std::string& target, const std::string& context,
-                                            std::chrono::seconds timeout = default_timeout);
+                                            std::chrono::seconds timeout = default_timeout,
+                                            unsigned answered_status = 0);
 
 }  // namespace shopseg

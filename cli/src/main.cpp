@@ -23,9 +23,11 @@ always JSON.
 
 Exit codes:
   0  success
-  1  the daemon answered an error (its message on stderr), or a quarantine retry failed again
+  1  the daemon answered an error (its message on stderr), a quarantine retry failed again,
+     or health is degraded
   2  usage error
-  3  not found: no such customer, segment or quarantine entry; a lookup that matched no one
+  3  not found: no such customer, order, segment or quarantine entry; a lookup that matched
+     no one
   4  the daemon cannot be reached: no socket, connection refused or lost, no answer in time
   5  permission denied on the socket, or an admin route asked on the query socket (403)
 )";
@@ -106,6 +108,11 @@ void add_customer_commands(CLI::App& app, command_line& cl) {
   e->add_option("SEGMENT", cl.segment, "segment name")->required();
   e->callback([&] { cl.run = [&] { return shopseg::explain(cl.o, cl.shop, cl.id, cl.segment); }; });
 
+  auto* od = app.add_subcommand("order", "an order: amount, status, flags and escalation");
+  od->add_option("SHOP", cl.shop, "shop domain")->required();
+  od->add_option("ID", cl.id, "order id")->required()->check(decimal(0, u64_max));
+  od->callback([&] { cl.run = [&] { return shopseg::order(cl.o, cl.shop, cl.id); }; });
+
   auto* x =
       app.add_subcommand("export-customer", "everything held about a customer, as JSON (admin)");
   add_shop_and_id(x, cl);
@@ -152,6 +159,10 @@ void add_admin_commands(CLI::App& app, command_line& cl) {
 
   auto* rl = app.add_subcommand("reload", "reload the daemon's configuration (admin)");
   rl->callback([&] { cl.run = [&] { return shopseg::reload(cl.o); }; });
+
+  auto* h =
+      app.add_subcommand("health", "store, listeners, last event, queue, silent shops, drift");
+  h->callback([&] { cl.run = [&] { return shopseg::health(cl.o); }; });
 }
 
 }  // namespace

@@ -85,10 +85,14 @@ class Cli(unittest.TestCase):
 
     # -- data
 
-    def buy(self, cid, dollars, email=None, phone=None, days_ago=1):
+    def buy(self, cid, dollars, email=None, phone=None, days_ago=1, daemon=None):
+        """Posts a paid order of `dollars` for customer `cid`; returns the order id."""
         when = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days_ago)
         customer = H.customer_obj(cid, email=email, phone=phone)
-        self.d.post_ok(self, H.order_payload(nid(), int(dollars * 100), iso(when), customer=customer))
+        oid = nid()
+        (daemon or self.d).post_ok(self, H.order_payload(oid, int(dollars * 100), iso(when),
+                                                         customer=customer))
+        return oid
 
     def last_seq(self):
         seq = 0
@@ -162,6 +166,20 @@ class Cli(unittest.TestCase):
         self.assertEqual(json.loads(self.ok("explain", H.SHOP, str(cid), "silver", "--json")),
                          socket_answer.json())
         rc, _, err = self.shopseg("explain", H.SHOP, str(cid), "no-such-segment")
+        self.assertEqual(rc, 3, err)
+
+    def test_order_with_its_flags(self):
+        cid = nid()
+        oid = self.buy(cid, 12840.5)
+        o = record(self.ok("order", H.SHOP, str(oid)))
+        self.assertEqual(o["id"], str(oid))
+        self.assertEqual(o["customer_id"], str(cid))
+        self.assertEqual(o["amount"], "12840.50")
+        self.assertEqual(o["flags"], "immediate-escalation")
+        self.assertEqual(o["escalation.flag"], "immediate-escalation")
+        self.assertEqual(json.loads(self.ok("order", H.SHOP, str(oid), "--json")),
+                         self.d.order(oid).json())
+        rc, _, err = self.shopseg("order", H.SHOP, str(nid()))
         self.assertEqual(rc, 3, err)
 
     def test_export_customer_is_the_admin_answer(self):
@@ -322,6 +340,32 @@ class Cli(unittest.TestCase):
         finally:
             with open(self.d.config_path, "w") as f:
                 f.write(good)
+
+    def test_health(self):
+        h = record(self.ok("health"))
+        self.assertEqual(h["status"], "ok")
+        self.assertEqual(h["listeners.query_socket"], self.d.query_sock)
+        self.assertEqual(h["store.ok"], "true")
+        self.assertEqual(json.loads(self.ok("health", "--json"))["status"], "ok")
+
+    def test_degraded_health_prints_the_silent_shop_and_exits_1(self):
+        d = H.Daemon()  # the default config: silence_alert_minutes = 60
+        self.addCleanup(d.cleanup)
+        d.start()
+        self.buy(nid(), 10, daemon=d)
+        d.stop()
+        d.env["SHOPSEGD_TEST_CLOCK_OFFSET_MS"] = str(3 * 3600 * 1000)  # three quiet hours later
+        d.start()
+        rc, out, err = self.shopseg("--socket", d.query_sock, "health")
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(err, "shopseg: health: degraded\n")
+        self.assertEqual(record(out)["status"], "degraded")
+        silent = table(out.split("\n\n", 1)[1])
+        self.assertEqual(silent[0]["SILENT SHOP"], H.SHOP)
+        self.assertGreaterEqual(int(silent[0]["MINUTES"]), 180)
+        rc, out, _ = self.shopseg("--socket", d.query_sock, "health", "--json")
+        self.assertEqual(rc, 1)
+        self.assertEqual(json.loads(out)["silent_shops"][0]["shop"], H.SHOP)
 
     # -- exit codes
 
