@@ -263,7 +263,9 @@ void ingest::commit_batch(std::deque<job>& batch) {
       const auto& touched = writer_.touched();
       for (std::size_t i = requests.size(); i < touched.size(); ++i) requests.push_back({touched[i], j.d.webhook_id});
     }
-    if (auto r = writer_.refresh_aggregates(); !r) throw boost::system::system_error(r.error());
+    // The refreshed rows are kept for the segment evaluation only when there is one to run.
+    const bool evaluates = !segments_->cfg().segments.empty() || (reloading_ && !reloading_->cfg().segments.empty());
+    if (auto r = writer_.refresh_aggregates(evaluates); !r) throw boost::system::system_error(r.error());
     store::result<evaluation_stats> evaluated = evaluation_stats{};
     if (!reloading_) {
       evaluated = segments_->evaluate(writer_, requests, clock_());

@@ -13,6 +13,8 @@ constexpr const char* customer_columns =
     "largest_order_minor, currency, shopify_amount_spent_minor, shopify_number_of_orders, "
     "shopify_currency, updated_at_ms, segments, next_change_at_ms FROM customers ";
 
+}  // namespace
+
 customer_view customer_from_row(const query& q) {
   customer_view c;
   c.shop = q.text_at(0);
@@ -38,9 +40,6 @@ customer_view customer_from_row(const query& q) {
   c.next_change_at_ms = q.opt_int_at(20);
   return c;
 }
-
-
-}  // namespace
 
 result<std::optional<customer_view>> read_customer(connection& db, std::string_view shop, id_t customer_id) {
   static const std::string sql = std::string(customer_columns) + "WHERE shop = ?1 AND customer_id = ?2";

@@ -27,5 +27,11 @@ order_view order_from_row(const query& q);
 result<std::vector<ledger_entry>> read_ledger(connection& db, std::string_view shop, id_t customer_id);
 // The customer's current segment memberships, by name, sorted (nullopt: no such customer).
 result<std::optional<std::vector<std::string>>> read_memberships(connection& db, std::string_view shop, id_t customer_id);
+// The customer view of a row whose first 21 columns are those of read_customer, in its order
+// (shop, customer_id, email, phone, first_name, last_name, state, created_at_ms, tags,
+// amount_spent_minor, number_of_orders, first_order_at_ms, last_order_at_ms, largest_order_minor,
+// currency, shopify_amount_spent_minor, shopify_number_of_orders, shopify_currency,
+// updated_at_ms, segments, next_change_at_ms).
+customer_view customer_from_row(const query& q);
 
 }  // namespace store::detail

@@ -59,10 +59,16 @@ std::vector<statement_plan> writer::query_plans() { return impl_->db->query_plan
 result<void> writer::begin() {
   impl_->touched.clear();
   impl_->departed.clear();
+  impl_->pending_shops.clear();
+  impl_->forget_views();
   return impl_->db->exec("BEGIN IMMEDIATE");
 }
 
-result<void> writer::commit() { return impl_->db->exec("COMMIT"); }
+result<void> writer::commit() {
+  STORE_TRY(impl_->flush_shops());
+  impl_->forget_views();
+  return impl_->db->exec("COMMIT");
+}
 
 int writer::wal_frames() const noexcept { return impl_->wal_frames; }
 
@@ -77,11 +83,14 @@ void writer::rollback() noexcept {
   if (!sqlite3_get_autocommit(impl_->db->handle())) (void)impl_->db->exec("ROLLBACK");
   impl_->touched.clear();
   impl_->departed.clear();
+  impl_->pending_shops.clear();
+  impl_->forget_views();
 }
 
 const std::vector<customer_key>& writer::touched() const noexcept { return impl_->touched; }
 
 void detail::writer_state::touch(std::string_view shop, id_t customer_id) {
+  forget_views();
   const bool seen = std::any_of(touched.begin(), touched.end(), [&](const customer_key& key) {
     return key.customer_id == customer_id && key.shop == shop;
   });
@@ -95,13 +104,35 @@ result<void> detail::writer_state::run_shop_id(const char* sql, std::string_view
   return q.bind_text(1, shop).bind_id(2, id).run();
 }
 
-result<void> writer::ensure_shop(std::string_view shop, std::string_view currency) {
-  auto s = impl_->stmt(
-      "INSERT INTO shops(domain, currency) VALUES(?1, ?2) ON CONFLICT(domain) DO UPDATE SET "
-      "currency = iif(excluded.currency != '', excluded.currency, currency), active = 1");
+detail::writer_state::pending_shop& detail::writer_state::pend_shop(std::string_view shop) {
+  for (auto& p : pending_shops)
+    if (p.domain == shop) return p;
+  return pending_shops.emplace_back(pending_shop{std::string(shop), {}, {}});
+}
+
+result<void> detail::writer_state::flush_shops() {
+  if (pending_shops.empty()) return {};
+  // What ensure_shop and claim_delivery did one delivery at a time, once per shop: a currency
+  // given replaces the stored one, the last event time only moves forward, the shop is active.
+  auto s = stmt(
+      "INSERT INTO shops(domain, currency, last_event_at_ms) VALUES(?1, ?2, ?3) "
+      "ON CONFLICT(domain) DO UPDATE SET "
+      "currency = iif(excluded.currency != '', excluded.currency, currency), "
+      "last_event_at_ms = iif(excluded.last_event_at_ms IS NULL, last_event_at_ms, "
+      "max(coalesce(last_event_at_ms, 0), excluded.last_event_at_ms)), active = 1");
   if (!s) return s.error();
-  detail::query q(*s);
-  return q.bind_text(1, shop).bind_text(2, currency).run();
+  for (const auto& p : pending_shops) {
+    detail::query q(*s);
+    STORE_TRY(q.bind_text(1, p.domain).bind_text(2, p.currency).bind_opt_int(3, p.last_event).run());
+  }
+  pending_shops.clear();
+  return {};
+}
+
+result<void> writer::ensure_shop(std::string_view shop, std::string_view currency) {
+  auto& pending = impl_->pend_shop(shop);
+  if (!currency.empty()) pending.currency = currency;
+  return {};
 }
 
 result<bool> writer::claim_delivery(std::string_view shop, std::string_view webhook_id,
@@ -116,13 +147,8 @@ result<bool> writer::claim_delivery(std::string_view shop, std::string_view webh
                   .bind_int(4, received_at_ms).run());
   }
   if (impl_->db->changes() == 0) return false;
-  auto event = impl_->stmt(
-      "INSERT INTO shops(domain, last_event_at_ms) VALUES(?1, ?2) ON CONFLICT(domain) DO UPDATE "
-      "SET last_event_at_ms = max(coalesce(last_event_at_ms, 0), excluded.last_event_at_ms), "
-      "active = 1");
-  if (!event) return {boost::system::in_place_error, event.error()};
-  detail::query q(*event);
-  STORE_TRY(q.bind_text(1, shop).bind_int(2, received_at_ms).run());
+  auto& pending = impl_->pend_shop(shop);
+  pending.last_event = std::max(pending.last_event.value_or(received_at_ms), received_at_ms);
   return true;
 }
 
@@ -178,6 +204,7 @@ result<bool> writer::requarantine(std::int64_t id, std::string_view reason) {
 }
 
 result<outcome> writer::mark_uninstalled(std::string_view shop, std::int64_t at_ms) {
+  STORE_TRY(impl_->flush_shops());
   auto s = impl_->stmt(
       "INSERT INTO shops(domain, active, uninstalled_at_ms) VALUES(?1, 0, ?2) "
       "ON CONFLICT(domain) DO UPDATE SET active = 0, uninstalled_at_ms = excluded.uninstalled_at_ms");
@@ -185,44 +212,6 @@ result<outcome> writer::mark_uninstalled(std::string_view shop, std::int64_t at_
   detail::query q(*s);
   STORE_TRY(q.bind_text(1, shop).bind_int(2, at_ms).run());
   return outcome::applied;
-}
-
-result<void> writer::refresh_aggregates() {
-  const std::int64_t now = wall_clock_ms();
-  for (const customer_key& key : impl_->touched) STORE_TRY(impl_->refresh_customer(key, now));
-  return {};
-}
-
-result<void> detail::writer_state::refresh_customer(const customer_key& key, std::int64_t now_ms) {
-  // A customer known only from orders takes the email of its newest order.
-  std::optional<std::string> order_email;
-  {
-    auto s = stmt(
-        "SELECT email FROM orders WHERE shop = ?1 AND customer_id = ?2 AND email != '' "
-        "ORDER BY updated_at_ms DESC, processed_at_ms DESC LIMIT 1");
-    if (!s) return s.error();
-    detail::query q(*s);
-    q.bind_text(1, key.shop).bind_id(2, key.customer_id);
-    auto row = q.step();
-    if (!row) return row.error();
-    if (*row) order_email = std::string(q.text_at(0));
-  }
-  auto s = stmt(
-      "UPDATE customers SET (amount_spent_minor, number_of_orders, first_order_at_ms, "
-      "last_order_at_ms, largest_order_minor, currency) = (SELECT coalesce(sum(net_amount_minor),"
-      " 0), count(*), min(processed_at_ms), max(processed_at_ms), "
-      "coalesce(max(net_amount_minor), 0), coalesce(min(currency), '') FROM orders "
-      "WHERE shop = ?1 AND customer_id = ?2 AND test = 0 AND cancelled_at_ms IS NULL "
-      "AND financial_status != 'voided'), updated_at_ms = ?3, "
-      "email = iif(profile_from_customer_payload = 0 AND ?4 IS NOT NULL, ?4, email) "
-      "WHERE shop = ?1 AND customer_id = ?2");
-  if (!s) return s.error();
-  {
-    detail::query q(*s);
-    STORE_TRY(q.bind_text(1, key.shop).bind_id(2, key.customer_id).bind_int(3, now_ms)
-                  .bind_opt_text(4, order_email).run());
-  }
-  return order_email ? sync_lookup_keys(key.shop, key.customer_id) : result<void>();
 }
 
 result<std::int64_t> writer::prune(std::int64_t now_ms, const retention& keep) {

@@ -6,33 +6,6 @@
 namespace store {
 namespace {
 
-struct stored_profile {
-  std::int64_t version_ms = 0;
-  bool from_customer_payload = false;
-};
-
-result<std::optional<stored_profile>> find_profile(detail::writer_state& w, std::string_view shop,
-                                                   id_t customer_id) {
-  auto s = w.stmt(
-      "SELECT profile_version_ms, profile_from_customer_payload FROM customers "
-      "WHERE shop = ?1 AND customer_id = ?2");
-  if (!s) return s.error();
-  detail::query q(*s);
-  q.bind_text(1, shop).bind_id(2, customer_id);
-  auto row = q.step();
-  if (!row) return row.error();
-  if (!*row) return std::optional<stored_profile>();
-  return std::optional<stored_profile>(stored_profile{q.int_at(0), q.int_at(1) != 0});
-}
-
-// A profile of the same version changes nothing, except that a customers/* payload wins over
-// a nested order customer of that version; an older one never changes anything.
-bool profile_is_stale(const stored_profile& stored, std::int64_t version_ms,
-                      profile_source source) {
-  if (stored.version_ms != version_ms) return stored.version_ms > version_ms;
-  return stored.from_customer_payload || source == profile_source::order_payload;
-}
-
 std::string normalize_tag(std::string_view tag) {
   const auto first = tag.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return {};
@@ -87,12 +60,8 @@ result<void> refold_tags(detail::writer_state& w, std::string_view shop, id_t cu
 // The customer a delivery applies to, or nullopt when it was deleted or redacted.
 result<std::optional<id_t>> live_customer(detail::writer_state& w, std::string_view shop,
                                           id_t customer_id) {
-  auto resolved = w.resolve_alias(shop, customer_id);
-  if (!resolved) return resolved.error();
-  auto tombstoned = w.customer_tombstoned(shop, *resolved);
-  if (!tombstoned) return tombstoned.error();
-  if (*tombstoned) return std::optional<id_t>();
-  return std::optional<id_t>(*resolved);
+  w.forget_views();
+  return w.live_customer(shop, customer_id);
 }
 
 }  // namespace
@@ -131,6 +100,21 @@ result<id_t> detail::writer_state::resolve_alias(std::string_view shop, id_t cus
   return *row ? q.id_at(0) : customer_id;
 }
 
+result<std::optional<id_t>> detail::writer_state::live_customer(std::string_view shop, id_t customer_id) {
+  // resolve_alias and customer_tombstoned in one statement: every order delivery asks.
+  auto s = stmt(
+      "SELECT coalesce((SELECT kept_id FROM customer_aliases WHERE shop = ?1 AND deleted_id = ?2), ?2), "
+      "EXISTS(SELECT 1 FROM customer_tombstones WHERE shop = ?1 AND customer_id = "
+      "coalesce((SELECT kept_id FROM customer_aliases WHERE shop = ?1 AND deleted_id = ?2), ?2))");
+  if (!s) return s.error();
+  detail::query q(*s);
+  q.bind_text(1, shop).bind_id(2, customer_id);
+  auto row = q.step();
+  if (!row) return row.error();
+  if (!*row || q.int_at(1) != 0) return std::optional<id_t>();
+  return std::optional<id_t>(q.id_at(0));
+}
+
 result<bool> detail::writer_state::customer_tombstoned(std::string_view shop, id_t customer_id) {
   auto s = stmt("SELECT 1 FROM customer_tombstones WHERE shop = ?1 AND customer_id = ?2");
   if (!s) return {boost::system::in_place_error, s.error()};
@@ -158,9 +142,9 @@ result<void> detail::writer_state::tombstone_customer(std::string_view shop, id_
 result<outcome> detail::writer_state::apply_profile(std::string_view shop, id_t customer_id,
                                             const profile_record& profile,
                                             profile_source source) {
-  auto stored = find_profile(*this, shop, customer_id);
-  if (!stored) return stored.error();
-  if (*stored && profile_is_stale(**stored, profile.updated_at_ms, source)) return outcome::stale;
+  // The version guard is the upsert's WHERE, so a stale profile changes no row: a profile of
+  // the same version changes nothing, except that a customers/* payload wins over a nested
+  // order customer of that version; an older one never changes anything.
   auto s = stmt(
       "INSERT INTO customers(shop, customer_id, email, email_lower, phone, first_name, last_name,"
       " state, created_at_ms, profile_version_ms, profile_from_customer_payload) "
@@ -168,7 +152,9 @@ result<outcome> detail::writer_state::apply_profile(std::string_view shop, id_t 
       "email = coalesce(?3, email), phone = coalesce(?4, phone), first_name = coalesce(?5, first_name), "
       "last_name = coalesce(?6, last_name), state = coalesce(?7, state), "
       "created_at_ms = coalesce(?8, created_at_ms), profile_version_ms = ?9, "
-      "profile_from_customer_payload = max(profile_from_customer_payload, ?10)");
+      "profile_from_customer_payload = max(profile_from_customer_payload, ?10) "
+      "WHERE profile_version_ms < ?9 OR (profile_version_ms = ?9 AND "
+      "profile_from_customer_payload = 0 AND ?10 = 1)");
   if (!s) return s.error();
   detail::query q(*s);
   STORE_TRY(q.bind_text(1, shop).bind_id(2, customer_id).bind_opt_text(3, profile.email)
@@ -176,6 +162,7 @@ result<outcome> detail::writer_state::apply_profile(std::string_view shop, id_t 
                 .bind_opt_text(6, profile.last_name).bind_opt_text(7, profile.state)
                 .bind_opt_int(8, profile.created_at_ms).bind_int(9, profile.updated_at_ms)
                 .bind_int(10, source == profile_source::customer_payload ? 1 : 0).run());
+  if (db->changes() == 0) return outcome::stale;
   if (profile.email || profile.phone) STORE_TRY(sync_lookup_keys(shop, customer_id));
   return outcome::applied;
 }

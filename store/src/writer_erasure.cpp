@@ -130,6 +130,10 @@ result<outcome> writer::redact_customer(std::string_view shop, id_t customer_id,
 }
 
 result<outcome> writer::redact_shop(std::string_view shop, std::int64_t at_ms) {
+  // The claims and currencies this transaction gathered for the shop are written (and then
+  // erased with it) now, not after the erasure.
+  STORE_TRY(impl_->flush_shops());
+  impl_->forget_views();
   for (const char* sql : shop_tables) {
     auto s = impl_->stmt(sql);
     if (!s) return s.error();

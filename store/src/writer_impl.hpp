@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,29 @@ struct writer_state {
   // Remembers the memberships of a customer about to be deleted.
   result<void> remember_departure(std::string_view shop, id_t customer_id);
 
+  // Shop rows the open transaction will upsert (claims and currencies), written once per shop
+  // by flush_shops() instead of once per delivery: the row is the same hot page every time.
+  struct pending_shop {
+    std::string domain;
+    std::string currency;                    // empty: keep the stored one
+    std::optional<std::int64_t> last_event;  // the latest claim's received_at_ms
+  };
+  std::vector<pending_shop> pending_shops;
+  pending_shop& pend_shop(std::string_view shop);
+  // Writes pending_shops. Runs before any other statement on shops and before COMMIT.
+  result<void> flush_shops();
+
+  // Customers as refresh_aggregates() left them (row and counting orders), so that the segment
+  // evaluation that follows reads and writes them without another lookup. Only filled after
+  // the transaction's mutations; any mutation empties it (forget_views()).
+  struct view_entry {
+    customer_view view;
+    std::vector<ledger_entry> ledger;
+  };
+  std::vector<view_entry> views;
+  view_entry* find_view(std::string_view shop, id_t customer_id);
+  void forget_views() noexcept { views.clear(); }
+
   // A cached statement, ready to bind.
   result<sqlite3_stmt*> stmt(const char* sql) noexcept { return db->prepare(sql); }
   // Runs a statement that takes only (shop, id) and returns no rows.
@@ -33,6 +57,8 @@ struct writer_state {
   void touch(std::string_view shop, id_t customer_id);
   // The id later deliveries for `customer_id` apply to (the kept id after a merge).
   result<id_t> resolve_alias(std::string_view shop, id_t customer_id);
+  // resolve_alias, and nullopt when the resolved customer is tombstoned: one lookup.
+  result<std::optional<id_t>> live_customer(std::string_view shop, id_t customer_id);
   result<bool> customer_tombstoned(std::string_view shop, id_t customer_id);
   result<bool> order_tombstoned(std::string_view shop, id_t order_id);
   // Creates an empty customer row when none exists (a customer known only from orders).
@@ -46,7 +72,9 @@ struct writer_state {
   // Brings email_lower and phone_key (the lookup indexes) to lower(email) and the phone's key,
   // writing them only on change.
   result<void> sync_lookup_keys(std::string_view shop, id_t customer_id);
-  result<void> refresh_customer(const customer_key& key, std::int64_t now_ms);
+  // Recomputes one customer's aggregates (and the email of a customer known only from orders)
+  // from its order rows; with keep_views, remembers the row as written and its ledger.
+  result<void> refresh_customer(const customer_key& key, std::int64_t now_ms, bool keep_views);
   result<void> tombstone_customer(std::string_view shop, id_t customer_id, std::int64_t at_ms,
                                   std::string_view kind);
   result<void> audit(std::string_view shop, std::string_view action,

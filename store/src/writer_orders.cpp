@@ -51,30 +51,52 @@ result<void> store_order(detail::writer_state& w, std::string_view shop, const o
 result<std::optional<id_t>> owner_of(detail::writer_state& w, std::string_view shop,
                                      std::optional<id_t> customer_id) {
   if (!customer_id) return std::optional<id_t>();
-  auto resolved = w.resolve_alias(shop, *customer_id);
-  if (!resolved) return resolved.error();
-  auto tombstoned = w.customer_tombstoned(shop, *resolved);
-  if (!tombstoned) return tombstoned.error();
-  if (*tombstoned) return std::optional<id_t>();
-  return std::optional<id_t>(*resolved);
+  return w.live_customer(shop, *customer_id);
+}
+
+struct order_state {
+  bool tombstoned = false;
+  std::optional<stored_order> stored;
+};
+
+// The order's tombstone and stored version in one statement (an upsert's first question).
+result<order_state> find_order_state(detail::writer_state& w, std::string_view shop, id_t order_id) {
+  auto s = w.stmt(
+      "SELECT updated_at_ms, customer_id, 0 FROM orders WHERE shop = ?1 AND order_id = ?2 "
+      "UNION ALL SELECT NULL, NULL, 1 FROM order_tombstones WHERE shop = ?1 AND order_id = ?2");
+  if (!s) return s.error();
+  detail::query q(*s);
+  q.bind_text(1, shop).bind_id(2, order_id);
+  order_state state;
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) return state;
+    if (q.int_at(2) != 0) {
+      state.tombstoned = true;
+      continue;
+    }
+    state.stored = stored_order{q.int_at(0), std::nullopt};
+    if (!q.null_at(1)) state.stored->customer_id = q.id_at(1);
+  }
 }
 
 }  // namespace
 
 result<outcome> writer::upsert_order(std::string_view shop, const order_record& order,
                                      const profile_record* nested_customer) {
-  auto tombstoned = impl_->order_tombstoned(shop, order.order_id);
-  if (!tombstoned) return tombstoned.error();
-  if (*tombstoned) return outcome::tombstoned;
-  auto stored = find_order(*impl_, shop, order.order_id);
-  if (!stored) return stored.error();
-  if (*stored && (*stored)->updated_at_ms >= order.updated_at_ms) return outcome::stale;
+  impl_->forget_views();
+  auto state = find_order_state(*impl_, shop, order.order_id);
+  if (!state) return state.error();
+  if (state->tombstoned) return outcome::tombstoned;
+  const std::optional<stored_order>& stored = state->stored;
+  if (stored && stored->updated_at_ms >= order.updated_at_ms) return outcome::stale;
 
   auto owner = owner_of(*impl_, shop, order.customer_id);
   if (!owner) return owner.error();
   STORE_TRY(store_order(*impl_, shop, order, *owner));
-  if (*stored && (*stored)->customer_id && (*stored)->customer_id != *owner) {
-    impl_->touch(shop, *(*stored)->customer_id);
+  if (stored && stored->customer_id && stored->customer_id != *owner) {
+    impl_->touch(shop, *stored->customer_id);
   }
   if (!*owner) return outcome::applied;
   const id_t customer_id = **owner;

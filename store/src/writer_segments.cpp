@@ -6,12 +6,59 @@
 #include "writer_impl.hpp"
 
 namespace store {
+namespace {
+
+std::string comma_joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) {
+    if (!out.empty()) out += ',';
+    out += n;
+  }
+  return out;
+}
+
+// Writes what moved of a kept customer's memberships and next change time, and keeps the view
+// current. The next change time is indexed: it is assigned only when it moves.
+result<void> record_kept(detail::writer_state& w, detail::writer_state::view_entry& kept, const std::string& names,
+                         std::optional<std::int64_t> next_change_at_ms) {
+  customer_view& v = kept.view;
+  const bool segments_moved = comma_joined(v.segments) != names;
+  const bool next_moved = v.next_change_at_ms != next_change_at_ms;
+  const char* sql = segments_moved && next_moved
+                        ? "UPDATE customers SET segments = ?3, next_change_at_ms = ?4 WHERE shop = ?1 AND customer_id = ?2"
+                    : segments_moved ? "UPDATE customers SET segments = ?3 WHERE shop = ?1 AND customer_id = ?2"
+                    : next_moved     ? "UPDATE customers SET next_change_at_ms = ?4 WHERE shop = ?1 AND customer_id = ?2"
+                                     : nullptr;
+  if (!sql) return {};
+  auto s = w.stmt(sql);
+  if (!s) return s.error();
+  {
+    detail::query q(*s);
+    q.bind_text(1, v.shop).bind_id(2, v.customer_id);
+    if (segments_moved) q.bind_text(3, names);
+    if (next_moved) q.bind_opt_int(4, next_change_at_ms);
+    STORE_TRY(q.run());
+  }
+  if (segments_moved) v.segments = split_tags(names);
+  v.next_change_at_ms = next_change_at_ms;
+  return {};
+}
+
+}  // namespace
 
 result<std::optional<customer_view>> writer::customer(std::string_view shop, id_t customer_id) {
-  return detail::read_customer(*impl_->db, shop, customer_id);
+  if (const auto* kept = impl_->find_view(shop, customer_id)) return std::optional<customer_view>(kept->view);
+  auto found = detail::read_customer(*impl_->db, shop, customer_id);
+  if (!found || !*found) return found;
+  // Kept with its ledger (the segment engine asks for it next) until the next mutation.
+  auto ledger = detail::read_ledger(*impl_->db, shop, customer_id);
+  if (!ledger) return ledger.error();
+  impl_->views.push_back({**found, std::move(*ledger)});
+  return found;
 }
 
 result<std::vector<ledger_entry>> writer::ledger(std::string_view shop, id_t customer_id) {
+  if (const auto* kept = impl_->find_view(shop, customer_id)) return kept->ledger;
   return detail::read_ledger(*impl_->db, shop, customer_id);
 }
 
@@ -35,14 +82,18 @@ result<void> writer::record_segments(std::string_view shop, id_t customer_id, co
                                      const std::vector<std::string>& joined, const std::vector<std::string>& left,
                                      std::optional<std::int64_t> next_change_at_ms, std::string_view cause,
                                      std::int64_t at_ms) {
-  {
-    auto s = impl_->stmt("UPDATE customers SET segments = ?3 WHERE shop = ?1 AND customer_id = ?2 AND segments != ?3");
-    if (!s) return s.error();
-    detail::query q(*s);
-    const std::string names = join_tags(now_in);
-    STORE_TRY(q.bind_text(1, shop).bind_id(2, customer_id).bind_text(3, names).run());
-  }
-  {
+  const std::string names = join_tags(now_in);
+  if (auto* kept = impl_->find_view(shop, customer_id)) {
+    // The row as the refresh left it says what moved: at most one statement, none when
+    // nothing did.
+    STORE_TRY(record_kept(*impl_, *kept, names, next_change_at_ms));
+  } else {
+    {
+      auto s = impl_->stmt("UPDATE customers SET segments = ?3 WHERE shop = ?1 AND customer_id = ?2 AND segments != ?3");
+      if (!s) return s.error();
+      detail::query q(*s);
+      STORE_TRY(q.bind_text(1, shop).bind_id(2, customer_id).bind_text(3, names).run());
+    }
     // A separate statement: assigning the indexed next_change_at_ms rewrites its index entry
     // (a random page) even when the value stays, so it is assigned only when it moves.
     auto s = impl_->stmt(

@@ -118,8 +118,10 @@ class writer {
 
   // Customers changed since begin().
   const std::vector<customer_key>& touched() const noexcept;
-  // Recomputes the aggregates of every touched customer from its order rows.
-  result<void> refresh_aggregates();
+  // Recomputes the aggregates of every touched customer from its order rows. With keep_views,
+  // customer() and ledger() answer for those customers from what the refresh read, without
+  // another lookup, until the next mutation (segment evaluation follows a refresh).
+  result<void> refresh_aggregates(bool keep_views = true);
 
   // Segment state, read and written inside the open transaction (the writer sees its own
   // uncommitted rows). Ids are the stored (alias-resolved) ids of touched().
