@@ -37,10 +37,12 @@
 //
 // Version 2 adds indexes for merges and redacts; version 3 the settings table; version 4 moves
 // memberships into customers.segments and drops the change log's secondary indexes; version 5
-// adds the phone lookup key and the drift index. Planner statistics are pinned at every open
-// (see planner_statistics).
+// adds the phone lookup key and the drift index; version 6 keys deliveries by (shop_keys.id,
+// webhook id as 16 bytes when it is a UUID) without the topic. Planner statistics are pinned at
+// every open (see planner_statistics).
 #include "sqlite.hpp"
 #include "store/phone.hpp"
+#include "webhook_key.hpp"
 
 #include <iterator>
 #include <string>
@@ -256,8 +258,35 @@ CREATE INDEX customers_drift ON customers(shop, customer_id) WHERE shopify_numbe
   AND (shopify_number_of_orders != number_of_orders OR shopify_amount_spent_minor != amount_spent_minor);
 )sql";
 
+// Version 6: compact dedup keys. A dedup key is kept for every delivery of the retention
+// (7 days by default), so it was the largest thing stored per order: about 180 bytes with the
+// shop domain and the webhook id as text in the row and again in the time index. Shops get an
+// integer key (shop_keys; a shop's key is kept when the shop is erased), webhook ids that are
+// canonical UUIDs are stored as 16 bytes (shopseg_webhook_key(), see webhook_key.hpp), and the
+// topic, which nothing read, is no longer kept: about 60 bytes per key.
+constexpr const char* migration_6 = R"sql(
+CREATE TABLE shop_keys(
+  id INTEGER PRIMARY KEY,
+  domain TEXT NOT NULL UNIQUE
+);
+INSERT INTO shop_keys(domain) SELECT DISTINCT shop FROM deliveries ORDER BY shop;
+CREATE TABLE deliveries_v6(
+  shop_id INTEGER NOT NULL,
+  webhook_id BLOB NOT NULL,
+  received_at_ms INTEGER NOT NULL,
+  PRIMARY KEY(shop_id, webhook_id)
+) WITHOUT ROWID;
+INSERT INTO deliveries_v6(shop_id, webhook_id, received_at_ms)
+  SELECT k.id, shopseg_webhook_key(d.webhook_id), d.received_at_ms
+  FROM deliveries d JOIN shop_keys k ON k.domain = d.shop;
+DROP TABLE deliveries;
+ALTER TABLE deliveries_v6 RENAME TO deliveries;
+CREATE INDEX deliveries_by_time ON deliveries(received_at_ms);
+)sql";
+
 // migrations[i] brings the schema from version i to version i + 1.
-constexpr const char* migrations[] = {migration_1, migration_2, migration_3, migration_4, migration_5};
+constexpr const char* migrations[] = {migration_1, migration_2, migration_3,
+                                      migration_4, migration_5, migration_6};
 
 // Fixed planner statistics (sqlite_stat1), written at every open. Without statistics SQLite
 // cannot know that `shop` has few distinct values, and it answers "WHERE shop = ? AND
@@ -270,6 +299,7 @@ constexpr const char* planner_statistics = R"sql(
 DELETE FROM sqlite_stat1;
 INSERT INTO sqlite_stat1(tbl, idx, stat) VALUES
   ('shops', 'shops', '1 1'),
+  ('shop_keys', 'sqlite_autoindex_shop_keys_1', '1 1'),
   ('settings', 'settings', '10 1'),
   ('deliveries', 'deliveries', '1000000 1000000 1'),
   ('deliveries', 'deliveries_by_time', '1000000 1'),
@@ -371,6 +401,7 @@ result<void> register_functions(connection& db) {
 
 result<void> migrate(connection& db) {
   STORE_TRY(register_functions(db));
+  STORE_TRY(register_webhook_key_function(db));
   STORE_TRY(migrate_schema(db));
   return pin_planner_statistics(db);
 }

@@ -4,6 +4,7 @@
 #include "sqlite.hpp"
 #include "customer_reads.hpp"
 #include "reader_impl.hpp"
+#include "webhook_key.hpp"
 #include "writer_impl.hpp"
 
 namespace store {
@@ -119,10 +120,13 @@ result<std::vector<quarantine_entry>> reader::quarantined(std::int64_t after_id,
 }
 
 result<bool> reader::delivery_seen(std::string_view shop, std::string_view webhook_id) {
-  auto s = impl_->db->prepare("SELECT 1 FROM deliveries WHERE shop = ?1 AND webhook_id = ?2");
+  auto s = impl_->db->prepare(
+      "SELECT 1 FROM deliveries WHERE shop_id = (SELECT id FROM shop_keys WHERE domain = ?1) AND "
+      "webhook_id = ?2");
   if (!s) return {boost::system::in_place_error, s.error()};
   detail::query q(*s);
-  q.bind_text(1, shop).bind_text(2, webhook_id);
+  q.bind_text(1, shop);
+  detail::bind_webhook_key(q, 2, webhook_id);
   return q.step();
 }
 

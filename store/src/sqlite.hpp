@@ -77,6 +77,11 @@ class query {
     sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_STATIC, SQLITE_UTF8);
     return *this;
   }
+  // Copies the bytes: they need not outlive the query.
+  query& bind_blob_copy(int index, const void* data, std::size_t size) noexcept {
+    sqlite3_bind_blob64(stmt_, index, data, size, SQLITE_TRANSIENT);
+    return *this;
+  }
   query& bind_null(int index) noexcept {
     sqlite3_bind_null(stmt_, index);
     return *this;

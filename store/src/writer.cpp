@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <thread>
 
+#include "webhook_key.hpp"
 #include "writer_impl.hpp"
 
 namespace store {
@@ -67,7 +68,9 @@ result<void> writer::begin() {
 result<void> writer::commit() {
   STORE_TRY(impl_->flush_shops());
   impl_->forget_views();
-  return impl_->db->exec("COMMIT");
+  STORE_TRY(impl_->db->exec("COMMIT"));
+  impl_->committed_shop_ids = impl_->shop_ids.size();
+  return {};
 }
 
 int writer::wal_frames() const noexcept { return impl_->wal_frames; }
@@ -85,6 +88,7 @@ void writer::rollback() noexcept {
   impl_->departed.clear();
   impl_->pending_shops.clear();
   impl_->forget_views();
+  impl_->shop_ids.resize(impl_->committed_shop_ids);
 }
 
 const std::vector<customer_key>& writer::touched() const noexcept { return impl_->touched; }
@@ -129,6 +133,26 @@ result<void> detail::writer_state::flush_shops() {
   return {};
 }
 
+result<std::int64_t> detail::writer_state::shop_key(std::string_view shop) {
+  for (const auto& [domain, id] : shop_ids)
+    if (domain == shop) return id;
+  {
+    auto s = stmt("INSERT INTO shop_keys(domain) VALUES(?1) ON CONFLICT DO NOTHING");
+    if (!s) return s.error();
+    detail::query q(*s);
+    STORE_TRY(q.bind_text(1, shop).run());
+  }
+  auto s = stmt("SELECT id FROM shop_keys WHERE domain = ?1");
+  if (!s) return s.error();
+  detail::query q(*s);
+  q.bind_text(1, shop);
+  auto row = q.step();
+  if (!row) return row.error();
+  if (!*row) return make_sqlite_error(SQLITE_INTERNAL);
+  shop_ids.emplace_back(std::string(shop), q.int_at(0));
+  return shop_ids.back().second;
+}
+
 result<void> writer::ensure_shop(std::string_view shop, std::string_view currency) {
   auto& pending = impl_->pend_shop(shop);
   if (!currency.empty()) pending.currency = currency;
@@ -137,14 +161,18 @@ result<void> writer::ensure_shop(std::string_view shop, std::string_view currenc
 
 result<bool> writer::claim_delivery(std::string_view shop, std::string_view webhook_id,
                                     std::string_view topic, std::int64_t received_at_ms) {
+  (void)topic;  // not kept since schema version 6: nothing read it
+  auto shop_id = impl_->shop_key(shop);
+  if (!shop_id) return {boost::system::in_place_error, shop_id.error()};
   auto claim = impl_->stmt(
-      "INSERT INTO deliveries(shop, webhook_id, topic, received_at_ms) VALUES(?1, ?2, ?3, ?4) "
+      "INSERT INTO deliveries(shop_id, webhook_id, received_at_ms) VALUES(?1, ?2, ?3) "
       "ON CONFLICT DO NOTHING");
   if (!claim) return {boost::system::in_place_error, claim.error()};
   {
     detail::query q(*claim);
-    STORE_TRY(q.bind_text(1, shop).bind_text(2, webhook_id).bind_text(3, topic)
-                  .bind_int(4, received_at_ms).run());
+    q.bind_int(1, *shop_id);
+    detail::bind_webhook_key(q, 2, webhook_id);
+    STORE_TRY(q.bind_int(3, received_at_ms).run());
   }
   if (impl_->db->changes() == 0) return false;
   auto& pending = impl_->pend_shop(shop);
@@ -156,10 +184,11 @@ result<void> writer::keep_raw_body(std::string_view shop, std::string_view webho
                                    std::string_view body) {
   auto s = impl_->stmt(
       "INSERT OR REPLACE INTO raw_bodies(shop, webhook_id, received_at_ms, body) VALUES(?1, ?2, "
-      "coalesce((SELECT received_at_ms FROM deliveries WHERE shop = ?1 AND webhook_id = ?2), ?3),"
-      " ?4)");
+      "coalesce((SELECT received_at_ms FROM deliveries WHERE shop_id = (SELECT id FROM shop_keys "
+      "WHERE domain = ?1) AND webhook_id = ?5), ?3), ?4)");
   if (!s) return s.error();
   detail::query q(*s);
+  detail::bind_webhook_key(q, 5, webhook_id);
   return q.bind_text(1, shop).bind_text(2, webhook_id).bind_int(3, wall_clock_ms())
       .bind_text(4, body).run();
 }
@@ -180,10 +209,13 @@ result<std::int64_t> writer::quarantine(std::string_view shop, std::string_view 
   }
   const std::int64_t id = impl_->db->last_insert_rowid();
   // Released so that a retry of the same webhook id is looked at again.
-  auto release = impl_->stmt("DELETE FROM deliveries WHERE shop = ?1 AND webhook_id = ?2");
+  auto release = impl_->stmt(
+      "DELETE FROM deliveries WHERE shop_id = (SELECT id FROM shop_keys WHERE domain = ?1) AND "
+      "webhook_id = ?2");
   if (!release) return release.error();
   detail::query q(*release);
-  STORE_TRY(q.bind_text(1, shop).bind_text(2, webhook_id).run());
+  detail::bind_webhook_key(q, 2, webhook_id);
+  STORE_TRY(q.bind_text(1, shop).run());
   return id;
 }
 

@@ -7,7 +7,8 @@ namespace {
 
 // Every table keyed by shop, for shop/redact.
 constexpr const char* shop_tables[] = {
-    "DELETE FROM deliveries WHERE shop = ?1",     "DELETE FROM raw_bodies WHERE shop = ?1",
+    "DELETE FROM deliveries WHERE shop_id = (SELECT id FROM shop_keys WHERE domain = ?1)",
+    "DELETE FROM raw_bodies WHERE shop = ?1",
     "DELETE FROM quarantine WHERE shop = ?1",     "DELETE FROM orders WHERE shop = ?1",
     "DELETE FROM refunds WHERE shop = ?1",        "DELETE FROM order_tombstones WHERE shop = ?1",
     "DELETE FROM customers WHERE shop = ?1",      "DELETE FROM customer_tombstones WHERE shop = ?1",

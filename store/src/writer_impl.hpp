@@ -49,6 +49,12 @@ struct writer_state {
   view_entry* find_view(std::string_view shop, id_t customer_id);
   void forget_views() noexcept { views.clear(); }
 
+  // shop_keys ids by domain (the dedup table's shop key). Entries added since the last commit
+  // are dropped on rollback, with the rows that gave them.
+  std::vector<std::pair<std::string, std::int64_t>> shop_ids;
+  std::size_t committed_shop_ids = 0;
+  result<std::int64_t> shop_key(std::string_view shop);
+
   // A cached statement, ready to bind.
   result<sqlite3_stmt*> stmt(const char* sql) noexcept { return db->prepare(sql); }
   // Runs a statement that takes only (shop, id) and returns no rows.

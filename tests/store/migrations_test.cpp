@@ -27,12 +27,20 @@ void exec(const std::string& path, const char* sql) {
   sqlite3_close(db);
 }
 
+// The dedup table as versions 1 to 5 had it, holding the claim "w1" of a.myshopify.com.
+#define V5_DELIVERIES                                                                                  \
+  "DROP TABLE deliveries; DROP TABLE shop_keys;"                                                       \
+  "CREATE TABLE deliveries(shop TEXT NOT NULL, webhook_id TEXT NOT NULL, topic TEXT NOT NULL,"        \
+  " received_at_ms INTEGER NOT NULL, PRIMARY KEY(shop, webhook_id)) WITHOUT ROWID;"                  \
+  "CREATE INDEX deliveries_by_time ON deliveries(received_at_ms);"                                    \
+  "INSERT INTO deliveries VALUES('a.myshopify.com', 'w1', 'orders/create', 1000);"
+
 }  // namespace
 
 TEST_CASE("a fresh database gets the current schema version and shopseg's application id") {
   store_test::temp_db db;
   db.open_writer().reset();
-  CHECK(pragma(db.path, "PRAGMA user_version") == 5);
+  CHECK(pragma(db.path, "PRAGMA user_version") == 6);
   CHECK(pragma(db.path, "PRAGMA application_id") == 0x53485347);
   CHECK(pragma(db.path, "SELECT count(*) FROM sqlite_schema WHERE name = 'orders'") == 1);
 }
@@ -46,7 +54,7 @@ TEST_CASE("reopening a migrated database changes nothing and keeps the data") {
     REQUIRE(w->commit());
   }
   auto w = db.open_writer();
-  CHECK(pragma(db.path, "PRAGMA user_version") == 5);
+  CHECK(pragma(db.path, "PRAGMA user_version") == 6);
   CHECK(db.open_reader()->delivery_seen("a.myshopify.com", "w1").value());
 }
 
@@ -59,7 +67,8 @@ TEST_CASE("a version 1 database is migrated to the current version and keeps its
     REQUIRE(w->commit());
   }
   // Back to what version 1 had.
-  exec(db.path, "DROP INDEX customers_by_phone; DROP INDEX customers_drift; ALTER TABLE customers DROP COLUMN phone_key;"
+  exec(db.path, V5_DELIVERIES
+                "DROP INDEX customers_by_phone; DROP INDEX customers_drift; ALTER TABLE customers DROP COLUMN phone_key;"
                 "DROP INDEX customer_aliases_by_kept; DROP INDEX data_requests_by_customer;"
                 "DROP TABLE settings; ALTER TABLE customers DROP COLUMN segments;"
                 "CREATE TABLE memberships(shop TEXT NOT NULL, customer_id INTEGER NOT NULL,"
@@ -73,7 +82,7 @@ TEST_CASE("a version 1 database is migrated to the current version and keeps its
   // Version 4 moved memberships into the customer row.
   CHECK(db.open_reader()->memberships("a.myshopify.com", 7).value() == std::vector<std::string>{"gold", "vip"});
   CHECK(pragma(db.path, "SELECT count(*) FROM sqlite_schema WHERE name = 'memberships'") == 0);
-  CHECK(pragma(db.path, "PRAGMA user_version") == 5);
+  CHECK(pragma(db.path, "PRAGMA user_version") == 6);
   CHECK(pragma(db.path, "SELECT count(*) FROM sqlite_schema WHERE name = 'customer_aliases_by_kept'") == 1);
   CHECK(db.open_reader()->delivery_seen("a.myshopify.com", "w1").value());
   // Version 5 keyed the phones that were already stored.
@@ -138,4 +147,57 @@ TEST_CASE("open without create fails on a missing file") {
   REQUIRE_FALSE(opened.has_value());
   CHECK(opened.error().category() == store::sqlite_category());
   CHECK_FALSE(store::is_corrupt(opened.error()));
+}
+
+TEST_CASE("version 6 keeps every dedup key of version 5, UUIDs as 16 bytes, other ids as text") {
+  store_test::temp_db db;
+  db.open_writer().reset();
+  const char* uuid = "0b6e4c3a-6b1f-4c2e-9a0d-2f5e8c7b1a90";
+  exec(db.path, V5_DELIVERIES
+                "INSERT INTO deliveries VALUES('b.myshopify.com', '0b6e4c3a-6b1f-4c2e-9a0d-2f5e8c7b1a90', 'orders/create', 2000),"
+                " ('b.myshopify.com', '0B6E4C3A-6B1F-4C2E-9A0D-2F5E8C7B1A90', 'orders/create', 3000);"
+                "PRAGMA user_version = 5");
+  {
+    auto w = db.open_writer();
+    CHECK(pragma(db.path, "PRAGMA user_version") == 6);
+    CHECK(pragma(db.path, "SELECT count(*) FROM deliveries WHERE typeof(webhook_id) = 'blob' AND length(webhook_id) = 16") == 1);
+    CHECK(pragma(db.path, "SELECT count(*) FROM deliveries WHERE typeof(webhook_id) = 'text'") == 2);
+    auto r = db.open_reader();
+    CHECK(r->delivery_seen("a.myshopify.com", "w1").value());
+    CHECK(r->delivery_seen("b.myshopify.com", uuid).value());
+    CHECK(r->delivery_seen("b.myshopify.com", "0B6E4C3A-6B1F-4C2E-9A0D-2F5E8C7B1A90").value());
+    CHECK_FALSE(r->delivery_seen("a.myshopify.com", uuid).value());
+    CHECK_FALSE(r->delivery_seen("b.myshopify.com", "w1").value());
+    // The migrated keys still deduplicate; the same id for another shop is a new delivery.
+    REQUIRE(w->begin());
+    CHECK_FALSE(w->claim_delivery("a.myshopify.com", "w1", "orders/create", 4000).value());
+    CHECK_FALSE(w->claim_delivery("b.myshopify.com", uuid, "orders/create", 4000).value());
+    CHECK(w->claim_delivery("a.myshopify.com", uuid, "orders/create", 4000).value());
+    CHECK(w->claim_delivery("b.myshopify.com", "0b6e4c3a-6b1f-4c2e-9a0d-2f5e8c7b1a91", "orders/create", 4000).value());
+    REQUIRE(w->commit());
+  }
+  // Retention still prunes by time.
+  auto w = db.open_writer();
+  REQUIRE(w->begin());
+  CHECK(w->prune(2500 + 7 * 86'400'000LL, store::retention{}).value() == 2);
+  REQUIRE(w->commit());
+  CHECK_FALSE(db.open_reader()->delivery_seen("a.myshopify.com", "w1").value());
+  CHECK(db.open_reader()->delivery_seen("b.myshopify.com", "0B6E4C3A-6B1F-4C2E-9A0D-2F5E8C7B1A90").value());
+}
+
+TEST_CASE("a dedup claim rolled back leaves no shop key behind in the writer's memory") {
+  store_test::temp_db db;
+  auto w = db.open_writer();
+  REQUIRE(w->begin());
+  REQUIRE(w->claim_delivery("new.myshopify.com", "w1", "orders/create", 1000).value());
+  w->rollback();
+  CHECK(pragma(db.path, "SELECT count(*) FROM shop_keys") == 0);
+  REQUIRE(w->begin());
+  REQUIRE(w->claim_delivery("other.myshopify.com", "w1", "orders/create", 1000).value());
+  REQUIRE(w->claim_delivery("new.myshopify.com", "w1", "orders/create", 1000).value());
+  REQUIRE(w->commit());
+  auto r = db.open_reader();
+  CHECK(r->delivery_seen("new.myshopify.com", "w1").value());
+  CHECK(r->delivery_seen("other.myshopify.com", "w1").value());
+  CHECK_FALSE(r->delivery_seen("third.myshopify.com", "w1").value());
 }
