@@ -4,6 +4,7 @@ acknowledged, the change log with its causes, explain, order flags, tags, and th
 a customer into `lapsed` with no event (the daemon restarted with its clock shifted)."""
 
 import datetime
+import json
 import os
 import random
 import unittest
@@ -71,6 +72,29 @@ class Segments(unittest.TestCase):
         self.assertEqual(c["service"]["priority"], "urgent")
         self.assertEqual(c["service"]["response_minutes"], 60)
         self.assertEqual(c["service"]["handler"], "account-manager")
+
+    def test_lookup_by_email_shows_each_new_tier_on_the_first_read_after_the_200(self):
+        # The help desk's path: one query connection kept open across the commits (its session
+        # must not hold an old snapshot), a lookup by email right after each acknowledgement.
+        conn = H.UnixHTTPConnection(self.d.query_sock)
+        self.addCleanup(conn.close)
+
+        def tier_by_email(email):
+            conn.request("GET", "/v1/customers/%s?email=%s" % (H.SHOP, email.replace("@", "%40")))
+            r = conn.getresponse()
+            body = r.read()
+            self.assertEqual(r.status, 200, body)
+            found = json.loads(body)["customers"]
+            self.assertEqual(len(found), 1, body)
+            return found[0]["tier"]
+
+        for _ in range(10):
+            cid = nid()
+            customer = H.customer_obj(cid, email="Fresh.%d@Example.com" % cid)
+            # $3,100 one order: silver; $5,600 a year: gold; $10,600 a year: platinum.
+            for dollars, tier in ((3100, "silver"), (2500, "gold"), (5000, "platinum")):
+                self.order(cid, dollars, customer=customer)
+                self.assertEqual(tier_by_email(customer["email"]), tier)
 
     def test_change_log_records_joins_and_leaves_with_the_webhook_id(self):
         cid = nid()
