@@ -4,11 +4,14 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace shopify {
 namespace {
@@ -16,15 +19,63 @@ namespace {
 constexpr std::size_t digest_size = 32;
 using digest = std::array<unsigned char, digest_size>;
 
+// HMAC-SHA256 contexts of this thread, one per secret, each holding its secret's inner and
+// outer hash states. HMAC() fetched the algorithm, created a context and hashed the padded key
+// again for every delivery; a kept context only restarts from the precomputed states.
+class hmac_contexts {
+ public:
+  ~hmac_contexts() { clear(); }
+  // The context for `key`, restarted; nullptr when OpenSSL fails.
+  EVP_MAC_CTX* restarted(std::string_view key) noexcept {
+    for (auto& [secret, ctx] : kept_)
+      if (secret == key) return EVP_MAC_init(ctx, nullptr, 0, nullptr) == 1 ? ctx : nullptr;
+    try {
+      if (kept_.size() >= max_kept) clear();  // secrets rotated many times: start over
+      EVP_MAC_CTX* ctx = keyed(key);
+      if (ctx) kept_.emplace_back(std::string(key), ctx);
+      return ctx;
+    } catch (...) {
+      return nullptr;
+    }
+  }
+
+ private:
+  static constexpr std::size_t max_kept = 16;
+  static EVP_MAC_CTX* keyed(std::string_view key) noexcept {
+    static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (!mac) return nullptr;
+    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
+    if (!ctx) return nullptr;
+    char digest_name[] = "SHA256";
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest_name, 0), OSSL_PARAM_construct_end()};
+    // A null key pointer is refused even with length 0.
+    static const unsigned char empty = 0;
+    const auto* key_data = key.empty() ? &empty : reinterpret_cast<const unsigned char*>(key.data());
+    if (EVP_MAC_init(ctx, key_data, key.size(), params) != 1) {
+      EVP_MAC_CTX_free(ctx);
+      return nullptr;
+    }
+    return ctx;
+  }
+  void clear() noexcept {
+    for (auto& [secret, ctx] : kept_) {
+      OPENSSL_cleanse(secret.data(), secret.size());
+      EVP_MAC_CTX_free(ctx);
+    }
+    kept_.clear();
+  }
+  std::vector<std::pair<std::string, EVP_MAC_CTX*>> kept_;
+};
+
 std::optional<digest> hmac_sha256(std::string_view key, std::string_view body) noexcept {
+  thread_local hmac_contexts contexts;
+  EVP_MAC_CTX* ctx = contexts.restarted(key);
+  if (!ctx) return std::nullopt;
   digest out{};
-  unsigned int length = 0;
-  // HMAC() rejects a null key pointer on some OpenSSL versions even with length 0.
+  std::size_t length = 0;
   static const unsigned char empty = 0;
-  const void* key_data = key.empty() ? static_cast<const void*>(&empty) : key.data();
-  const auto* data = reinterpret_cast<const unsigned char*>(body.data());
-  if (HMAC(EVP_sha256(), key_data, static_cast<int>(key.size()), body.empty() ? &empty : data,
-           body.size(), out.data(), &length) == nullptr ||
+  const auto* data = body.empty() ? &empty : reinterpret_cast<const unsigned char*>(body.data());
+  if (EVP_MAC_update(ctx, data, body.size()) != 1 || EVP_MAC_final(ctx, out.data(), &length, out.size()) != 1 ||
       length != digest_size) {
     return std::nullopt;
   }

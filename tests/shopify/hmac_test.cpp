@@ -17,9 +17,10 @@ struct vector_case {
   std::string base64;
 };
 
-// RFC 4231 test cases 1 and 2, plus the empty key and body.
+// RFC 4231 test cases 1, 2 and 6 (a key longer than the hash's block), plus the empty key and body.
 const std::vector<vector_case> known_vectors{
     {std::string(20, '\x0b'), "Hi There", "sDRMYdjbOFNcqK/OrwvxK4gdwgDJgz2nJuk3bC4yz/c="},
+    {std::string(131, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First", "YOQxWR7gtn8Niiaqy/W3f44LxiE3KMUUBUYEDw7jf1Q="},
     {"Jefe", "what do ya want for nothing?", "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM="},
     {"", "", "thNnmggU2ex3L5XXeMNfxf8Wl8STcVZTxscSFEKSxa0="},
 };
@@ -80,4 +81,18 @@ TEST_CASE("sign and verify roundtrip over binary bodies") {
   const std::vector<std::string> secrets{std::string("k\0ey", 4)};
   CHECK(verify_hmac(body, sign_hmac(body, secrets[0]), secrets));
   CHECK(sign_hmac(body, secrets[0]).size() == 44);
+}
+
+TEST_CASE("verification stays right however many secrets come and go on one thread") {
+  // Each thread keeps one prepared context per secret (and starts over beyond sixteen).
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 40; ++i) {
+      const std::string secret = "secret-" + std::to_string(i);
+      const std::string body = "body " + std::to_string(i * 7 + round);
+      const std::vector<std::string> secrets{"other", secret};
+      CHECK(verify_hmac(body, sign_hmac(body, secret), secrets));
+      CHECK_FALSE(verify_hmac(body + "x", sign_hmac(body, secret), secrets));
+      CHECK_FALSE(verify_hmac(body, sign_hmac(body, secret + "x"), secrets));
+    }
+  }
 }
