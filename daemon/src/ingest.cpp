@@ -114,6 +114,13 @@ bool ingest::submit(delivery&& d, completion done, std::optional<std::int64_t> r
   return true;
 }
 
+std::optional<std::int64_t> ingest::oldest_waiting_ms() {
+  std::lock_guard lock(mutex_);
+  for (const auto& j : queue_)
+    if (!j.retry_of) return j.d.received_at_ms;  // a retry carries its first reception time
+  return std::nullopt;
+}
+
 void ingest::stop() {
   {
     std::lock_guard lock(mutex_);

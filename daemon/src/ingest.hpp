@@ -70,6 +70,9 @@ class ingest {
   void stop();
 
   std::size_t depth() const noexcept { return depth_.load(std::memory_order_relaxed); }
+  // When the oldest webhook delivery still waiting for the writer was received (nullopt: none
+  // waits). Takes the queue's lock: for health, not for hot paths.
+  std::optional<std::int64_t> oldest_waiting_ms();
   const ingest_counters& counters() const noexcept { return counters_; }
   const segment_counts& counts() const noexcept { return counts_; }
   bool reload_running() const noexcept { return reload_running_.load(std::memory_order_relaxed); }

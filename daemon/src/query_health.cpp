@@ -2,6 +2,7 @@
 // (relaxed atomics), the writer's published segment counts and a few indexed store rows; no
 // secret or customer detail appears in either, except the drift list of health (ids and
 // figures only).
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 
@@ -80,6 +81,10 @@ answer query_api::health(const context& c) {
   if (last) w.value(shopify::format_timestamp_ms(*last));
   else w.null();
   w.field("queue_depth", static_cast<std::uint64_t>(depth));
+  // Lag: how long the oldest delivery waiting for the writer has waited (receptions are
+  // stamped with the wall clock, unshifted).
+  const auto oldest = state_.pipeline ? state_.pipeline->oldest_waiting_ms() : std::nullopt;
+  w.field("lag_ms", oldest ? std::max<std::int64_t>(0, now_ms() - *oldest) : 0);
   w.key("silent_shops").begin_array();
   for (const auto& s : silent) {
     w.begin_object().field("shop", s.shop).field("last_event_at", shopify::format_timestamp_ms(s.last_event_at_ms));

@@ -266,6 +266,7 @@ class QueryApi(H.DaemonTestCase):
         self.assertEqual(h["listeners"]["query_socket"], self.daemon.query_sock)
         self.assertEqual(h["listeners"]["admin_socket"], self.daemon.admin_sock)
         self.assertEqual(h["queue_depth"], 0)
+        self.assertEqual(h["lag_ms"], 0)
         self.assertEqual(h["silent_shops"], [])
         self.assertEqual(h["reload"], {"running": False})
         cid = nid()
