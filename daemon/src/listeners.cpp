@@ -18,8 +18,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <memory>
 
 namespace shopsegd {
 namespace {
@@ -230,24 +232,57 @@ asio::awaitable<response> answer_query(query_api& api, const request& req, acces
   }
 }
 
-asio::awaitable<void> query_session(beast::basic_stream<unix_socket> stream, query_api& api,
-                                    access rights) {
+// A query connection and its deadline. One watchdog timer per connection sleeps until the
+// deadline and closes the socket once it has passed (which ends the pending read or write).
+// Why not beast::basic_stream::expires_after: it re-arms a timer for every read and every
+// write, two timerfd_settime calls per lookup; here a request moves the deadline with a store,
+// and the watchdog, waking at the old deadline, finds it moved and sleeps again.
+struct query_connection {
+  explicit query_connection(unix_socket::socket s) : socket(std::move(s)), watchdog(socket.get_executor()) {}
+  unix_socket::socket socket;
+  asio::steady_timer watchdog;
+  // now() + query_io_limit while waiting for the client; max() while the daemon answers (a
+  // long-poll may wait up to 60 s). Only ever set to those two, so the watchdog, armed at most
+  // query_io_limit ahead, never wakes after a deadline.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+};
+constexpr auto query_io_limit = std::chrono::seconds(60);  // to send a request, or take an answer
+
+asio::awaitable<void> query_watchdog(std::shared_ptr<query_connection> c) {
+  for (;;) {
+    const auto now = std::chrono::steady_clock::now();
+    if (c->deadline <= now) {
+      boost::system::error_code ignored;
+      c->socket.close(ignored);
+      co_return;
+    }
+    c->watchdog.expires_at(std::min(c->deadline, now + query_io_limit));
+    auto [ec] = co_await c->watchdog.async_wait(nothrow);
+    if (ec || !c->socket.is_open()) co_return;  // the session ended
+  }
+}
+
+asio::awaitable<void> query_session(std::shared_ptr<query_connection> c, query_api& api, access rights) {
   beast::flat_buffer buffer;
+  const auto wait_for_client = [&c] { c->deadline = std::chrono::steady_clock::now() + query_io_limit; };
   try {
     for (;;) {
-      stream.expires_after(std::chrono::seconds(60));
+      wait_for_client();
       http::request_parser<http::string_body> parser;
       parser.body_limit(1 << 20);
-      co_await http::async_read(stream, buffer, parser, asio::use_awaitable);
+      co_await http::async_read(c->socket, buffer, parser, asio::use_awaitable);
+      c->deadline = std::chrono::steady_clock::time_point::max();
       auto res = co_await answer_query(api, parser.get(), rights);
-      stream.expires_after(std::chrono::seconds(30));
-      co_await http::async_write(stream, res, asio::use_awaitable);
+      wait_for_client();
+      co_await http::async_write(c->socket, res, asio::use_awaitable);
       if (!res.keep_alive()) break;
     }
   } catch (const boost::system::system_error&) {
   }
-  beast::error_code ignored;
-  stream.socket().shutdown(unix_socket::socket::shutdown_send, ignored);
+  boost::system::error_code ignored;
+  c->socket.shutdown(unix_socket::socket::shutdown_send, ignored);
+  c->socket.close(ignored);
+  c->watchdog.cancel();
 }
 
 }  // namespace
@@ -339,9 +374,9 @@ asio::awaitable<void> serve_queries(unix_socket::acceptor& acceptor, query_api& 
       co_await pause_accepting(ec);
       continue;
     }
-    asio::co_spawn(acceptor.get_executor(),
-                   query_session(beast::basic_stream<unix_socket>(std::move(socket)), api, rights),
-                   asio::detached);
+    auto connection = std::make_shared<query_connection>(std::move(socket));
+    asio::co_spawn(acceptor.get_executor(), query_watchdog(connection), asio::detached);
+    asio::co_spawn(acceptor.get_executor(), query_session(std::move(connection), api, rights), asio::detached);
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <date/tz.h>
 
+#include <cstdio>
 #include <map>
 #include <mutex>
 
@@ -54,7 +55,13 @@ std::string local_day(std::int64_t epoch_ms, const std::string& timezone) {
   using namespace std::chrono;
   auto instant = sys_time<milliseconds>(milliseconds(epoch_ms));
   auto local = date::make_zoned(zone(timezone), instant).get_local_time();
-  return date::format("%F", date::floor<date::days>(local));
+  // Formatted by hand: date::format builds a stream with its locale, and every customer
+  // answer renders two days.
+  const date::year_month_day ymd{date::floor<date::days>(local)};
+  char out[32];
+  const int n = std::snprintf(out, sizeof out, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                              static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return std::string(out, static_cast<std::size_t>(n));
 }
 
 void render_customer(json_writer& w, const store::customer_view& c, const config& cfg,
