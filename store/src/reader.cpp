@@ -14,10 +14,11 @@ result<std::unique_ptr<reader>> reader::open(const std::string& path) {
   if (!db) return db.error();
   STORE_TRY((*db)->exec("PRAGMA query_only = ON"));
   // Why: in WAL mode every commit of the writer empties this connection's page cache at the
-  // next read transaction, so with ingest running nearly every lookup reads its pages again.
-  // Mapped, pages of the database file cost a memory access instead of a pread each; pages
-  // still in the WAL are read as before. The cache holds a lookup's pages between commits.
-  STORE_TRY((*db)->exec("PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -32768"));
+  // next read transaction, so with ingest running nearly every lookup reads its pages again,
+  // and without it the default 2 MB cache holds little of a large store. Mapped, a page of the
+  // database file costs a memory access instead of a pread; pages still in the WAL are read
+  // as before. The mapping is address space; the pages are the OS's file cache, shared.
+  STORE_TRY((*db)->exec("PRAGMA mmap_size = 1073741824"));
   STORE_TRY(detail::check_schema(**db));
   auto state = std::make_unique<impl>();
   state->db = std::move(*db);
