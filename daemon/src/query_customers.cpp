@@ -18,6 +18,60 @@ void time_field(json_writer& w, std::string_view key, std::optional<std::int64_t
   else w.null();
 }
 
+// The rows behind the answer: orders, refunds, memberships, their changes and the tag history.
+void render_history(json_writer& w, const store::customer_export& e, const config& cfg) {
+  w.key("orders").begin_array();
+  for (const auto& o : e.orders) render_order(w, o, cfg);
+  w.end_array().key("refunds").begin_array();
+  for (const auto& r : e.refunds) {
+    w.begin_object().field("id", r.refund_id).field("order_id", r.order_id);
+    w.field("amount", shopify::format_money(r.amount_minor, shopify::currency_exponent(e.customer.totals.currency)));
+    time_field(w, "created_at", r.created_at_ms);
+    w.end_object();
+  }
+  w.end_array().key("segments").begin_array();
+  for (const auto& s : resolve_segments(cfg, e.customer.segments).segments) w.value(s);
+  w.end_array().key("changes").begin_array();
+  for (const auto& ch : e.changes) {
+    w.begin_object().field("seq", ch.seq).field("at", shopify::format_timestamp_ms(ch.at_ms)).field("segment", ch.segment);
+    w.field("change", ch.joined ? "joined" : "left").field("cause", ch.cause).end_object();
+  }
+  w.end_array().key("tag_events").begin_array();
+  for (const auto& t : e.tag_events) {
+    w.begin_object().field("at", shopify::format_timestamp_ms(t.at_ms)).field("kind", t.kind).key("tags").begin_array();
+    for (const auto& tag : t.tags) w.value(tag);
+    w.end_array().end_object();
+  }
+  w.end_array();
+}
+
+// What Shopify told us about the customer: its purchasing summary, data requests, merges and
+// the raw bodies that name it.
+void render_records(json_writer& w, const store::customer_export& e) {
+  w.key("purchasing_summary");
+  if (e.customer.shopify_number_of_orders) {
+    const int exponent = shopify::currency_exponent(e.customer.shopify_currency.value_or(""));
+    w.begin_object().field("amount_spent", shopify::format_money(e.customer.shopify_amount_spent_minor.value_or(0), exponent));
+    w.field("currency", e.customer.shopify_currency).field("number_of_orders", e.customer.shopify_number_of_orders);
+    time_field(w, "at", e.shopify_summary_at_ms);
+    w.end_object();
+  } else {
+    w.null();
+  }
+  w.key("data_requests").begin_array();
+  for (const auto& d : e.data_requests)
+    w.begin_object().field("webhook_id", d.webhook_id).field("at", shopify::format_timestamp_ms(d.at_ms)).end_object();
+  w.end_array().key("merged_ids").begin_array();
+  for (auto merged : e.merged_ids) w.value(merged);
+  w.end_array().key("raw_deliveries").begin_array();
+  for (const auto& r : e.raw_deliveries) {
+    w.begin_object().field("source", r.source).field("webhook_id", r.webhook_id);
+    if (!r.topic.empty()) w.field("topic", r.topic);
+    w.field("received_at", shopify::format_timestamp_ms(r.received_at_ms)).field("body", r.body).end_object();
+  }
+  w.end_array();
+}
+
 }  // namespace
 
 answer query_api::customer(const context& c) {
@@ -132,50 +186,9 @@ answer query_api::export_customer(const context& c) {
   w.begin_object().field("shop", e.customer.shop).field("id", e.customer.customer_id);
   w.key("customer");
   render_customer(w, e.customer, cfg, *as_of, e.customer.segments);
-  w.key("orders").begin_array();
-  for (const auto& o : e.orders) render_order(w, o, cfg);
-  w.end_array().key("refunds").begin_array();
-  for (const auto& r : e.refunds) {
-    w.begin_object().field("id", r.refund_id).field("order_id", r.order_id);
-    w.field("amount", shopify::format_money(r.amount_minor, shopify::currency_exponent(e.customer.totals.currency)));
-    time_field(w, "created_at", r.created_at_ms);
-    w.end_object();
-  }
-  w.end_array().key("segments").begin_array();
-  for (const auto& s : resolve_segments(cfg, e.customer.segments).segments) w.value(s);
-  w.end_array().key("changes").begin_array();
-  for (const auto& ch : e.changes) {
-    w.begin_object().field("seq", ch.seq).field("at", shopify::format_timestamp_ms(ch.at_ms)).field("segment", ch.segment);
-    w.field("change", ch.joined ? "joined" : "left").field("cause", ch.cause).end_object();
-  }
-  w.end_array().key("tag_events").begin_array();
-  for (const auto& t : e.tag_events) {
-    w.begin_object().field("at", shopify::format_timestamp_ms(t.at_ms)).field("kind", t.kind).key("tags").begin_array();
-    for (const auto& tag : t.tags) w.value(tag);
-    w.end_array().end_object();
-  }
-  w.end_array().key("purchasing_summary");
-  if (e.customer.shopify_number_of_orders) {
-    const int exponent = shopify::currency_exponent(e.customer.shopify_currency.value_or(""));
-    w.begin_object().field("amount_spent", shopify::format_money(e.customer.shopify_amount_spent_minor.value_or(0), exponent));
-    w.field("currency", e.customer.shopify_currency).field("number_of_orders", e.customer.shopify_number_of_orders);
-    time_field(w, "at", e.shopify_summary_at_ms);
-    w.end_object();
-  } else {
-    w.null();
-  }
-  w.key("data_requests").begin_array();
-  for (const auto& d : e.data_requests)
-    w.begin_object().field("webhook_id", d.webhook_id).field("at", shopify::format_timestamp_ms(d.at_ms)).end_object();
-  w.end_array().key("merged_ids").begin_array();
-  for (auto merged : e.merged_ids) w.value(merged);
-  w.end_array().key("raw_deliveries").begin_array();
-  for (const auto& r : e.raw_deliveries) {
-    w.begin_object().field("source", r.source).field("webhook_id", r.webhook_id);
-    if (!r.topic.empty()) w.field("topic", r.topic);
-    w.field("received_at", shopify::format_timestamp_ms(r.received_at_ms)).field("body", r.body).end_object();
-  }
-  w.end_array().end_object();
+  render_history(w, e, cfg);
+  render_records(w, e);
+  w.end_object();
   return c.ok(w.take());
 }
 

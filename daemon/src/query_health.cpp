@@ -55,6 +55,20 @@ void render_drift(json_writer& w, const store::customer_view& c) {
   w.end_object();
 }
 
+void render_places(json_writer& w, const config& cfg, bool store_ok, const std::string& webhook_listen) {
+  w.key("store").begin_object().field("ok", store_ok).field("path", cfg.store.path);
+  w.field("size_bytes", store_bytes(cfg.store.path)).end_object();
+  w.key("listeners").begin_object().field("webhook", webhook_listen);
+  w.field("query_socket", cfg.query.socket).field("admin_socket", cfg.admin.socket).end_object();
+}
+
+std::optional<std::int64_t> last_event(const std::vector<store::shop_activity>& shops) {
+  std::optional<std::int64_t> last;
+  for (const auto& s : shops)
+    if (s.last_event_at_ms && (!last || *s.last_event_at_ms > *last)) last = s.last_event_at_ms;
+  return last;
+}
+
 }  // namespace
 
 answer query_api::health(const context& c) {
@@ -69,14 +83,8 @@ answer query_api::health(const context& c) {
   const bool degraded = !store_ok || !silent.empty() || depth >= cfg_.webhook.max_queue;
   json_writer w;
   w.begin_object().field("status", degraded ? "degraded" : "ok");
-  w.key("store").begin_object().field("ok", store_ok).field("path", cfg_.store.path);
-  w.field("size_bytes", store_bytes(cfg_.store.path)).end_object();
-  w.key("listeners").begin_object().field("webhook", state_.webhook_listen);
-  w.field("query_socket", cfg_.query.socket).field("admin_socket", cfg_.admin.socket).end_object();
-  std::optional<std::int64_t> last;
-  if (store_ok)
-    for (const auto& s : *shops)
-      if (s.last_event_at_ms && (!last || *s.last_event_at_ms > *last)) last = s.last_event_at_ms;
+  render_places(w, cfg_, store_ok, state_.webhook_listen);
+  const auto last = store_ok ? last_event(*shops) : std::nullopt;
   w.key("last_event_at");
   if (last) w.value(shopify::format_timestamp_ms(*last));
   else w.null();
