@@ -1,6 +1,6 @@
 // Start-up and shutdown order. Threads: the network thread (webhook sessions, decoding, HMAC),
-// the writer thread (the only store writer), and the query thread (both Unix sockets with one
-// read-only connection).
+// the writer thread (the only store writer), and the query threads (the Unix sockets' sessions,
+// each thread with its own read-only connection).
 #include "app.hpp"
 
 #include <spdlog/spdlog.h>
@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 #include "change_notifier.hpp"
 #include "listeners.hpp"
@@ -35,10 +36,26 @@ void warn_about_development_secret(const config& cfg) {
                  "anyone can forge deliveries. Set your app's client secret before going live. !!!");
 }
 
+// Why more than one query thread: a lookup costs about 20 µs of CPU, most of it the kernel's
+// socket wake-ups, so a single thread caps the query socket near what eight busy help-desk
+// clients ask of it and leaves the other core idle. Each thread has its own read-only SQLite
+// connection, its own sessions and its own long-poll notifier.
+constexpr std::size_t query_thread_count = 2;
+
+// The query threads. Lane 0 also runs both accept loops and every admin session.
+struct query_lanes {
+  std::vector<std::unique_ptr<asio::io_context>> ios;
+  std::vector<std::unique_ptr<change_notifier>> notifiers;
+  std::vector<std::unique_ptr<query_api>> apis;
+  void stop() {
+    for (auto& io : ios) io->stop();
+  }
+};
+
 // Stops accepting, lets the writer commit what was accepted, then stops the threads. The
 // writer is joined on `drainer`, not on the network thread, which must keep running to send the
 // answers of the last commit; the work guard keeps net.run() from returning before then.
-void drain(asio::io_context& net, asio::io_context& queries, asio::ip::tcp::acceptor& acceptor,
+void drain(asio::io_context& net, query_lanes& queries, asio::ip::tcp::acceptor& acceptor,
            webhook_context& hooks, ingest& pipeline, std::thread& drainer) {
   if (drainer.joinable()) return;  // a second SIGTERM while draining
   sd_notify(0, "STOPPING=1");
@@ -120,10 +137,14 @@ int run_daemon(const config& cfg) {
     return 1;
   }
   std::unique_ptr<store::writer> writer = std::move(*opened);
-  auto reader = store::reader::open(cfg.store.path);
-  if (!reader) {
-    spdlog::critical("store {}: {}", cfg.store.path, reader.error().message());
-    return 1;
+  std::vector<std::unique_ptr<store::reader>> readers;
+  for (std::size_t i = 0; i < query_thread_count; ++i) {
+    auto reader = store::reader::open(cfg.store.path);
+    if (!reader) {
+      spdlog::critical("store {}: {}", cfg.store.path, reader.error().message());
+      return 1;
+    }
+    readers.push_back(std::move(*reader));
   }
 
   live_config live(std::make_shared<const config>(cfg));
@@ -136,33 +157,45 @@ int run_daemon(const config& cfg) {
   ingest pipeline(*writer, cfg, live, clock, std::move(*checkpoints));
   webhook_context hooks{cfg, webhook_gate(cfg), pipeline, {}};
   asio::io_context net(1);
-  asio::io_context queries(1);
-  change_notifier changes(queries.get_executor());
-  pipeline.on_changes([&changes] { changes.notify(); });
+  query_lanes queries;
+  auto waiting = std::make_shared<std::atomic<std::size_t>>(0);
+  for (std::size_t i = 0; i < query_thread_count; ++i) {
+    queries.ios.push_back(std::make_unique<asio::io_context>(1));
+    queries.notifiers.push_back(std::make_unique<change_notifier>(queries.ios.back()->get_executor(), waiting));
+  }
+  pipeline.on_changes([&queries] {
+    for (auto& n : queries.notifiers) n->notify();
+  });
   auto reload = [&cfg, &pipeline] { return reload_config(cfg, pipeline); };
-  daemon_state state{reload, clock, &pipeline, &hooks.counters, &changes, {}};
+  daemon_state state{reload, clock, &pipeline, &hooks.counters, nullptr, {}};
 
   std::thread drainer;
   try {
     auto acceptor = bind_webhook(net, cfg.webhook.listen);
     make_parent_dir(cfg.query.socket);
     make_parent_dir(cfg.admin.socket);
-    auto query_acceptor = bind_unix(queries, cfg.query.socket,
+    auto query_acceptor = bind_unix(*queries.ios[0], cfg.query.socket,
                                     static_cast<unsigned>(std::stoul(cfg.query.mode, nullptr, 8)),
                                     cfg.query.group);
-    auto admin_acceptor = bind_unix(queries, cfg.admin.socket, 0600, "");
+    auto admin_acceptor = bind_unix(*queries.ios[0], cfg.admin.socket, 0600, "");
     auto bound = acceptor.local_endpoint();
     spdlog::info("webhook listener on {}:{}{}", bound.address().to_string(), bound.port(),
                  cfg.webhook.path);
     state.webhook_listen = bound.address().to_string() + ":" + std::to_string(bound.port());
-    query_api api(cfg, live, std::move(*reader), std::move(state));
+    std::vector<query_lane> lanes;
+    for (std::size_t i = 0; i < query_thread_count; ++i) {
+      daemon_state lane_state = state;
+      lane_state.changes = queries.notifiers[i].get();
+      queries.apis.push_back(std::make_unique<query_api>(cfg, live, std::move(readers[i]), std::move(lane_state)));
+      lanes.push_back({queries.ios[i]->get_executor(), queries.apis[i].get()});
+    }
     spdlog::info("query socket {} (mode {}), admin socket {} (mode 0600)", cfg.query.socket,
                  cfg.query.mode, cfg.admin.socket);
 
     pipeline.start();
     asio::co_spawn(net, serve_webhooks(acceptor, hooks), asio::detached);
-    asio::co_spawn(queries, serve_queries(query_acceptor, api, access::query), asio::detached);
-    asio::co_spawn(queries, serve_queries(admin_acceptor, api, access::admin), asio::detached);
+    asio::co_spawn(*queries.ios[0], serve_queries(query_acceptor, lanes, access::query), asio::detached);
+    asio::co_spawn(*queries.ios[0], serve_queries(admin_acceptor, {lanes[0]}, access::admin), asio::detached);
 
     asio::signal_set signals(net, SIGTERM, SIGINT, SIGHUP);
     std::function<void(const boost::system::error_code&, int)> on_signal =
@@ -178,11 +211,14 @@ int run_daemon(const config& cfg) {
         };
     signals.async_wait(on_signal);
 
-    std::thread query_thread([&queries] { queries.run(); });
+    // The work guards keep a lane with no session yet running; drain() stops every lane.
+    std::vector<std::thread> query_threads;
+    for (auto& io : queries.ios)
+      query_threads.emplace_back([io = io.get(), guard = asio::make_work_guard(*io)] { io->run(); });
     sd_notify(0, "READY=1");
     spdlog::info("shopsegd ready");
     net.run();
-    query_thread.join();
+    for (auto& t : query_threads) t.join();
     if (drainer.joinable()) drainer.join();
   } catch (const std::exception& e) {
     spdlog::critical("start-up failed: {}", e.what());

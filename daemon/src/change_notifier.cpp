@@ -22,7 +22,9 @@ void change_notifier::notify() {
 asio::awaitable<bool> change_notifier::wait(std::chrono::steady_clock::time_point until) {
   asio::steady_timer timer(co_await asio::this_coro::executor, until);
   auto it = waiters_.insert(waiters_.end(), &timer);
+  waiting_total_->fetch_add(1, std::memory_order_relaxed);
   auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  waiting_total_->fetch_sub(1, std::memory_order_relaxed);
   waiters_.erase(it);
   co_return ec == asio::error::operation_aborted;
 }

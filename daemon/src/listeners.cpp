@@ -366,17 +366,19 @@ asio::awaitable<void> serve_webhooks(tcp::acceptor& acceptor, webhook_context& c
   }
 }
 
-asio::awaitable<void> serve_queries(unix_socket::acceptor& acceptor, query_api& api, access rights) {
-  for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(nothrow);
+asio::awaitable<void> serve_queries(unix_socket::acceptor& acceptor, std::vector<query_lane> lanes, access rights) {
+  for (std::size_t next = 0;; next = (next + 1) % lanes.size()) {
+    const query_lane& lane = lanes[next];
+    // The socket is made on its lane's executor: its reads, writes and watchdog run there.
+    auto [ec, socket] = co_await acceptor.async_accept(lane.executor, nothrow);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       co_await pause_accepting(ec);
       continue;
     }
     auto connection = std::make_shared<query_connection>(std::move(socket));
-    asio::co_spawn(acceptor.get_executor(), query_watchdog(connection), asio::detached);
-    asio::co_spawn(acceptor.get_executor(), query_session(std::move(connection), api, rights), asio::detached);
+    asio::co_spawn(lane.executor, query_watchdog(connection), asio::detached);
+    asio::co_spawn(lane.executor, query_session(std::move(connection), *lane.api, rights), asio::detached);
   }
 }
 

@@ -8,6 +8,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <atomic>
 #include <memory>
+#include <vector>
 
 #include "config.hpp"
 #include "ingest.hpp"
@@ -38,7 +39,15 @@ asio::local::stream_protocol::acceptor bind_unix(asio::io_context& io, const std
                                                  unsigned mode, const std::string& group);
 
 asio::awaitable<void> serve_webhooks(asio::ip::tcp::acceptor& acceptor, webhook_context& ctx);
+// A query thread: the executor its sessions run on and its API (with the thread's own reader).
+struct query_lane {
+  asio::any_io_executor executor;
+  query_api* api;
+};
+
+// Accepts on `acceptor` and hands the connections to `lanes` in turn; a connection stays on its
+// lane. REQUIRES: `lanes` is not empty.
 asio::awaitable<void> serve_queries(asio::local::stream_protocol::acceptor& acceptor,
-                                    query_api& api, access rights);
+                                    std::vector<query_lane> lanes, access rights);
 
 }  // namespace shopsegd
