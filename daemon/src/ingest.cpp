@@ -144,10 +144,12 @@ void ingest::run() {
       // Wake for the next customer due on the clock, and at least once a minute so retention
       // pruning runs on an idle daemon too.
       // A running reload does not wait: its batches go between the deliveries' batches.
-      const auto wait = reloading_ ? std::chrono::milliseconds(std::max<std::int64_t>(0, reload_retry_at_ms_ - now_ms()))
-                                   : wait_time(clock_());
-      wake_.wait_for(lock, wait, [&] { return stopping_ || !queue_.empty() || pending_reload_; });
-      if (queue_.empty() && stopping_) return;
+      // So does a running import (ingest_import.cpp).
+      const auto wait = importing_ ? std::chrono::milliseconds(0)
+                        : reloading_ ? std::chrono::milliseconds(std::max<std::int64_t>(0, reload_retry_at_ms_ - now_ms()))
+                                     : wait_time(clock_());
+      wake_.wait_for(lock, wait, [&] { return stopping_ || !queue_.empty() || pending_reload_ || !imports_.empty(); });
+      if (queue_.empty() && stopping_) return fail_imports();
       batch.swap(queue_);
       depth_.store(0, std::memory_order_relaxed);
       if (pending_reload_ && !reloading_) begin_reload(std::exchange(pending_reload_, nullptr));
@@ -156,6 +158,7 @@ void ingest::run() {
     maybe_prune(now);
     if (!batch.empty()) commit_batch(batch);
     batch.clear();
+    import_step();
     if (reloading_) reload_step();
     // The clock waits while a reload runs: the reload re-evaluates everyone anyway.
     else if (next_due_ms_ && *next_due_ms_ <= clock_()) run_clock(clock_());

@@ -15,6 +15,7 @@
 
 #include "config.hpp"
 #include "counters.hpp"
+#include "import.hpp"
 #include "live_config.hpp"
 #include "segment_counts.hpp"
 #include "segments.hpp"
@@ -62,6 +63,11 @@ class ingest {
   // otherwise the entry stays with the new reason (status quarantined). not_found: the entry is
   // gone.
   bool submit(delivery&& d, completion done, std::optional<std::int64_t> retry_of = std::nullopt);
+  // Queues an import chunk: the writer applies it in batches of import_batch_records between
+  // the deliveries' batches (ingest_import.cpp). False when the pipeline is stopping or too many
+  // chunks wait. `done` runs on the writer thread once the chunk is committed or failed.
+  using import_completion = std::function<void(import_result)>;
+  bool submit_import(import_chunk&& chunk, import_completion done);
   // Asks the writer to switch to `next` (a validated config): memberships are recomputed in
   // batches between deliveries, with cause "reload". A reload asked for while one runs starts
   // over with the newest config once the running one finished. Thread-safe.
@@ -86,6 +92,11 @@ class ingest {
     bool stale = false;
   };
   void run();
+  // One batch of the oldest import chunk; true while an import is running.
+  bool import_step();
+  store::result<evaluation_stats> evaluate_import(std::vector<evaluation_request>& requests, std::int64_t now);
+  // Answers every import chunk as failed (the pipeline stops). REQUIRES: mutex_ held.
+  void fail_imports();
   void commit_batch(std::deque<job>& batch);
   ingest_status apply_one(job& j, bool& erased);
   void maybe_prune(std::int64_t now_ms);
@@ -128,6 +139,8 @@ class ingest {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<job> queue_;
+  std::deque<std::unique_ptr<import_job>> imports_;  // guarded by mutex_
+  std::unique_ptr<import_job> importing_;            // the writer's
   bool stopping_ = false;
   std::atomic<std::size_t> depth_{0};
   std::int64_t next_prune_ms_ = 0;

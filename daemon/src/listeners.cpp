@@ -33,6 +33,7 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 using response = http::response<http::string_body>;
 constexpr std::size_t max_read_chunk = 64 * 1024;    // largest single recv into a session buffer
 constexpr std::size_t idle_buffer_limit = 16 * 1024;  // kept by a connection between requests
+constexpr std::size_t max_admin_body = 32 * 1024 * 1024;  // an import chunk
 
 // Waits for the writer's verdict on a delivery. nullopt: the queue was full.
 // `retry_of`: the delivery is a quarantine entry's body (see ingest::submit).
@@ -49,6 +50,21 @@ auto async_submit(ingest& pipeline, delivery&& d, Token&& token, std::optional<s
           asio::post(ex, [shared]() mutable { (*shared)(std::optional<ingest_status>()); });
       },
       token, std::move(d));
+}
+
+// Waits for the writer's result of an import chunk. nullopt: too many chunks were waiting.
+template <class Token>
+auto async_import(ingest& pipeline, import_chunk&& chunk, Token&& token) {
+  return asio::async_initiate<Token, void(std::optional<import_result>)>(
+      [&pipeline](auto handler, import_chunk&& chunk) {
+        auto ex = asio::get_associated_executor(handler);
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        bool queued = pipeline.submit_import(std::move(chunk), [shared, ex](import_result r) {
+          asio::post(ex, [shared, r = std::move(r)]() mutable { (*shared)(std::optional<import_result>(std::move(r))); });
+        });
+        if (!queued) asio::post(ex, [shared]() mutable { (*shared)(std::optional<import_result>()); });
+      },
+      token, std::move(chunk));
 }
 
 response plain(http::status status, unsigned version, bool keep_alive) {
@@ -226,6 +242,10 @@ asio::awaitable<response> answer_query(query_api& api, const request& req, acces
       deadline_passed = !(co_await api.notifier()->wait(*deadline));
       continue;
     }
+    if (auto* chunk = std::get_if<submit_import>(&a)) {
+      auto result = co_await async_import(*api.pipeline(), std::move(chunk->chunk), asio::use_awaitable);
+      co_return chunk->finish(std::move(result));
+    }
     auto& submit = std::get<submit_delivery>(a);
     auto verdict = co_await async_submit(*api.pipeline(), std::move(submit.d), asio::use_awaitable, submit.retry_of);
     co_return submit.finish(verdict);
@@ -269,7 +289,8 @@ asio::awaitable<void> query_session(std::shared_ptr<query_connection> c, query_a
     for (;;) {
       wait_for_client();
       http::request_parser<http::string_body> parser;
-      parser.body_limit(1 << 20);
+      // Import chunks (admin) carry a few thousand records; queries carry next to nothing.
+      parser.body_limit(rights == access::admin ? max_admin_body : 1 << 20);
       co_await http::async_read(c->socket, buffer, parser, asio::use_awaitable);
       c->deadline = std::chrono::steady_clock::time_point::max();
       auto res = co_await answer_query(api, parser.get(), rights);

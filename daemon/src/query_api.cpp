@@ -115,6 +115,7 @@ answer query_api::dispatch(const request& req, access rights, bool deadline_pass
       {v::get, {"v1", "quarantine"}, true, &query_api::quarantine},
       {v::post, {"v1", "quarantine", "{}", "retry"}, true, &query_api::retry},
       {v::post, {"v1", "reload"}, true, &query_api::reload},
+      {v::post, {"v1", "import"}, true, &query_api::import},
       {v::get, {"v1", "health"}, false, &query_api::health},
       {v::get, {"metrics"}, false, &query_api::metrics},
   };

@@ -16,6 +16,7 @@
 
 #include "config.hpp"
 #include "counters.hpp"
+#include "import.hpp"
 #include "live_config.hpp"
 #include "store/reader.hpp"
 #include "webhook.hpp"
@@ -44,7 +45,13 @@ struct submit_delivery {
   std::int64_t retry_of = 0;
   std::function<response(std::optional<ingest_status>)> finish;
 };
-using answer = std::variant<response, wait_for_changes, submit_delivery>;
+// Hand an import chunk to the writer and answer finish(result); nullopt when too many chunks
+// wait (query_import.cpp).
+struct submit_import {
+  import_chunk chunk;
+  std::function<response(std::optional<import_result>)> finish;
+};
+using answer = std::variant<response, wait_for_changes, submit_delivery, submit_import>;
 
 // What the API reads besides the store. Pointers are owned by the app and outlive the API.
 struct daemon_state {
@@ -90,6 +97,8 @@ class query_api {
   answer quarantine(const context& c);
   answer retry(const context& c);
   answer reload(const context& c);
+  // Backfill (query_import.cpp).
+  answer import(const context& c);
   // Health and metrics (query_health.cpp).
   answer health(const context& c);
   answer metrics(const context& c);

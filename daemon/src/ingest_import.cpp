@@ -1,0 +1,135 @@
+// Imports on the writer thread. A chunk is applied import_batch_records at a time, each batch
+// one transaction with the webhook rules (apply_event: version guard, tombstones) followed by
+// the segment evaluation of the customers it touched, cause "import". The run loop commits the
+// deliveries queued meanwhile between two batches, so an import holds ingest up for one batch
+// at most. The progress row of the chunk's file is written in the transaction of its last
+// batch: it never runs ahead of what is stored.
+#include <spdlog/spdlog.h>
+
+#include "apply.hpp"
+#include "ingest.hpp"
+
+namespace shopsegd {
+namespace {
+
+// Records per transaction: a few tens of milliseconds of the writer.
+constexpr std::size_t import_batch_records = 2000;
+// Chunks waiting beyond the running one: a client sends one at a time, so this bounds memory
+// against many parallel imports.
+constexpr std::size_t max_waiting_imports = 8;
+const std::string import_cause = "import";
+
+}  // namespace
+
+std::string import_progress_key(std::string_view shop, std::string_view file) {
+  std::string key = "import:";
+  key.append(shop).append(":").append(file);
+  return key;
+}
+
+bool ingest::submit_import(import_chunk&& chunk, import_completion done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || imports_.size() >= max_waiting_imports) return false;
+    auto job = std::make_unique<import_job>();
+    job->chunk = std::move(chunk);
+    job->done = std::move(done);
+    imports_.push_back(std::move(job));
+  }
+  wake_.notify_one();
+  return true;
+}
+
+void ingest::fail_imports() {
+  if (importing_) imports_.push_front(std::move(importing_));
+  for (auto& job : imports_) {
+    job->result.failure = ingest_status::failed;
+    job->done(std::move(job->result));
+  }
+  imports_.clear();
+}
+
+bool ingest::import_step() {
+  if (!importing_) {
+    std::lock_guard lock(mutex_);
+    if (imports_.empty()) return false;
+    importing_ = std::move(imports_.front());
+    imports_.pop_front();
+  }
+  import_job& job = *importing_;
+  const auto& events = job.chunk.events;
+  const std::size_t end = std::min(events.size(), job.next + import_batch_records);
+  std::size_t imported = 0, unchanged = 0, changes = 0;
+  try {
+    if (auto r = writer_.begin(); !r) throw boost::system::system_error(r.error());
+    if (auto r = writer_.ensure_shop(job.chunk.shop); !r) throw boost::system::system_error(r.error());
+    if (job.next == 0 && !job.chunk.progress_key.empty()) {
+      auto stored = writer_.setting(job.chunk.progress_key);
+      if (!stored) throw boost::system::system_error(stored.error());
+      job.result.progress = *stored;
+    }
+    const std::int64_t now = clock_();
+    for (std::size_t i = job.next; i < end; ++i) {
+      auto applied = apply_event(writer_, job.chunk.shop, import_cause, now, events[i]);
+      if (!applied) throw boost::system::system_error(applied.error());
+      (applied->outcome == store::outcome::applied ? imported : unchanged) += 1;
+    }
+    std::vector<evaluation_request> requests;
+    requests.reserve(writer_.touched().size());
+    for (const auto& key : writer_.touched()) requests.push_back({key, import_cause});
+    const bool evaluates = !segments_->cfg().segments.empty() || (reloading_ && !reloading_->cfg().segments.empty());
+    if (auto r = writer_.refresh_aggregates(evaluates); !r) throw boost::system::system_error(r.error());
+    auto evaluated = evaluate_import(requests, now);
+    if (!evaluated) throw boost::system::system_error(evaluated.error());
+    changes = evaluated->changes;
+    counters_.evaluations.fetch_add(evaluated->evaluated, std::memory_order_relaxed);
+    counters_.membership_changes.fetch_add(changes, std::memory_order_relaxed);
+    if (evaluated->earliest_next_change && (!next_due_ms_ || *evaluated->earliest_next_change < *next_due_ms_))
+      next_due_ms_ = evaluated->earliest_next_change;
+    if (end == events.size() && !job.chunk.progress_value.empty()) {
+      if (auto r = writer_.set_setting(job.chunk.progress_key, job.chunk.progress_value); !r)
+        throw boost::system::system_error(r.error());
+    }
+    if (auto r = writer_.commit(); !r) throw boost::system::system_error(r.error());
+  } catch (const boost::system::system_error& e) {
+    // This batch is not stored; the batches before it are (each was whole), and the progress
+    // row still names the end of the previous chunk, so a resume sends this chunk again.
+    writer_.rollback();
+    counts_.rollback();
+    (void)segments_->rebuild_ranks(writer_);
+    if (reloading_) (void)reloading_->rebuild_ranks(writer_);
+    spdlog::error("store: import batch of {} records failed: {}", end - job.next, e.code().message());
+    job.result.failure = store::is_disk_full(e.code()) ? ingest_status::storage_full : ingest_status::failed;
+    job.done(std::move(job.result));
+    importing_.reset();
+    return false;
+  }
+  publish_changes(changes);
+  after_commit();
+  job.result.imported += imported;
+  job.result.unchanged += unchanged;
+  job.result.applied = end;
+  job.next = end;
+  if (end < events.size()) return true;
+  job.done(std::move(job.result));
+  importing_.reset();
+  return false;
+}
+
+// As a delivery batch does it: during a reload, each customer by the engine its answers are
+// rendered with.
+store::result<evaluation_stats> ingest::evaluate_import(std::vector<evaluation_request>& requests, std::int64_t now) {
+  if (!reloading_) return segments_->evaluate(writer_, requests, now);
+  std::vector<evaluation_request> old_side, new_side;
+  for (auto& r : requests)
+    (reload_done_through_ && r.key <= *reload_done_through_ ? new_side : old_side).push_back(std::move(r));
+  auto evaluated = segments_->evaluate(writer_, old_side, now);
+  if (!evaluated) return evaluated;
+  auto more = reloading_->evaluate(writer_, new_side, now);
+  if (!more) return more.error();
+  evaluated->evaluated += more->evaluated;
+  evaluated->changes += more->changes;
+  return evaluated;
+}
+
+}  // namespace shopsegd
