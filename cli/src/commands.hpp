@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace shopseg {
 
@@ -47,5 +48,8 @@ int quarantine_retry(const options& o, const std::string& id);
 int reload(const options& o);
 // Health from the query socket; a degraded daemon prints its state and exits 1.
 int health(const options& o);
+
+// import_command.cpp: `shopseg import --shop DOMAIN [--restart] FILE...`
+int import_files(const options& o, const std::string& shop, const std::vector<std::string>& files, bool restart);
 
 }  // namespace shopseg

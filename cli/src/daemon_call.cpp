@@ -59,8 +59,8 @@ boost::system::result<answer, failure> call(socket_client& client, simdjson::dom
                                             boost::beast::http::verb method,
                                             const std::string& target, const std::string& context,
                                             std::chrono::seconds timeout,
-                                            unsigned answered_status) {
-  auto got = client.request(method, target, timeout);
+                                            unsigned answered_status, std::string_view body) {
+  auto got = client.request(method, target, timeout, body);
   if (!got) return transport_failure(got.error(), client.path(), context);
   if ((got->status < 200 || got->status >= 300) && got->status != answered_status)
     return failure{code_of_status(got->status),

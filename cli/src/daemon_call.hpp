@@ -22,6 +22,8 @@ enum class exit_code : int {
   not_found = 3,     // 404: no such customer, segment or quarantine entry; a lookup found no one
   unreachable = 4,   // the socket cannot be reached, or the daemon went away or did not answer
   denied = 5,        // permission denied on the socket, or 403: an admin route on the query socket
+  rejected = 6,      // import/backfill finished, but some input lines could not be used
+  remote = 7,        // backfill: the shop's Admin API refused, failed or could not be reached
 };
 
 // What went wrong, as "context: cause", and the code to exit with.
@@ -51,6 +53,6 @@ boost::system::result<answer, failure> call(socket_client& client, simdjson::dom
                                             boost::beast::http::verb method,
                                             const std::string& target, const std::string& context,
                                             std::chrono::seconds timeout = default_timeout,
-                                            unsigned answered_status = 0);
+                                            unsigned answered_status = 0, std::string_view body = {});
 
 }  // namespace shopseg

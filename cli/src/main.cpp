@@ -30,6 +30,8 @@ Exit codes:
      no one
   4  the daemon cannot be reached: no socket, connection refused or lost, no answer in time
   5  permission denied on the socket, or an admin route asked on the query socket (403)
+  6  import/backfill finished, but some input lines were rejected (listed as FILE:LINE: reason)
+  7  backfill: the shop's Admin API refused, failed or could not be reached
 )";
 
 // Decimal digits only, within [min, max]: CLI11's own conversion would read "010" as octal
@@ -58,6 +60,8 @@ struct command_line {
   shopseg::options o;
   std::string shop, id, segment, email, phone, quarantine_id, after_seq = "0", limit = "100";
   shopseg::members_query members;
+  std::vector<std::string> files;
+  bool restart = false;
   std::function<int()> run;
 };
 
@@ -156,6 +160,13 @@ void add_admin_commands(CLI::App& app, command_line& cl) {
   q->callback([&] {  // runs after retry's callback: only the bare command lists
     if (!cl.run) cl.run = [&] { return shopseg::quarantine_list(cl.o); };
   });
+
+  auto* im = app.add_subcommand(
+      "import", "load orders and customers from Shopify exports (bulk-operation JSONL, REST JSON) (admin)");
+  im->add_option("--shop", cl.shop, "shop domain the records belong to")->required();
+  im->add_option("FILE", cl.files, "export files, imported in order")->required()->check(CLI::ExistingFile);
+  im->add_flag("--restart", cl.restart, "start over instead of resuming where an earlier run stopped");
+  im->callback([&] { cl.run = [&] { return shopseg::import_files(cl.o, cl.shop, cl.files, cl.restart); }; });
 
   auto* rl = app.add_subcommand("reload", "reload the daemon's configuration (admin)");
   rl->callback([&] { cl.run = [&] { return shopseg::reload(cl.o); }; });

@@ -28,15 +28,15 @@ bool lost_connection(const error_code& ec) {
 }  // namespace
 
 boost::system::result<reply> socket_client::request(http::verb method, const std::string& target,
-                                                    std::chrono::seconds timeout) {
+                                                    std::chrono::seconds timeout, std::string_view body) {
   const bool reused = socket_.is_open();
   if (!reused) {
     if (auto ec = connect()) return ec;
   }
-  auto answer = exchange(method, target, timeout);
+  auto answer = exchange(method, target, timeout, body);
   if (!answer && reused && method == http::verb::get && lost_connection(answer.error())) {
     if (auto ec = connect()) return ec;
-    answer = exchange(method, target, timeout);
+    answer = exchange(method, target, timeout, body);
   }
   return answer;
 }
@@ -56,8 +56,12 @@ void socket_client::close() {
 }
 
 boost::system::result<reply> socket_client::exchange(http::verb method, const std::string& target,
-                                                     std::chrono::seconds timeout) {
-  http::request<http::empty_body> req{method, target, 11};
+                                                     std::chrono::seconds timeout, std::string_view body) {
+  http::request<http::string_body> req{method, target, 11};
+  if (!body.empty()) {
+    req.set(http::field::content_type, "application/x-ndjson");
+    req.body() = std::string(body);
+  }
   req.set(http::field::host, "shopseg");
   req.set(http::field::user_agent, "shopseg/" SHOPSEG_VERSION);
   req.set(http::field::accept, "application/json");

@@ -33,13 +33,14 @@ class socket_client {
   // reset when the daemon goes away, timed_out when no complete answer arrives in `timeout`.
   // A GET that fails on a reused connection (the daemon closed it while idle) is retried
   // once on a fresh one; other methods are never sent twice.
+  // `body` (may be empty) is sent as application/x-ndjson (import chunks).
   boost::system::result<reply> request(boost::beast::http::verb method, const std::string& target,
-                                       std::chrono::seconds timeout);
+                                       std::chrono::seconds timeout, std::string_view body = {});
 
  private:
   boost::system::error_code connect();
   boost::system::result<reply> exchange(boost::beast::http::verb method, const std::string& target,
-                                        std::chrono::seconds timeout);
+                                        std::chrono::seconds timeout, std::string_view body);
   void close();
 
   std::string path_;

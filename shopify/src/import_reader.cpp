@@ -42,7 +42,7 @@ struct import_reader::impl {
   std::unordered_set<id_t> seen_customers;
   // Orders waiting for their customer's line, by customer id.
   std::unordered_map<id_t, std::vector<import_record>> waiting;
-  std::multiset<std::uint64_t> waiting_offsets;
+  std::multiset<std::pair<std::uint64_t, std::uint64_t>> waiting_offsets;  // (offset, line)
 
   std::string_view padded_copy(std::string_view text) {
     if (capacity < text.size() + simdjson::SIMDJSON_PADDING) {
@@ -92,7 +92,7 @@ struct import_reader::impl {
     auto found = waiting.find(id);
     if (found == waiting.end()) return;
     for (auto& record : found->second) {
-      waiting_offsets.erase(waiting_offsets.find(record.offset));
+      waiting_offsets.erase(waiting_offsets.find({record.offset, record.line}));
       out.records.push_back(std::move(record));
     }
     waiting.erase(found);
@@ -117,7 +117,7 @@ struct import_reader::impl {
       out.records.push_back(std::move(record));
       return;
     }
-    waiting_offsets.insert(offset);
+    waiting_offsets.insert({offset, line});
     waiting[*decoded.parent_customer].push_back(std::move(record));
   }
 };
@@ -177,9 +177,10 @@ std::uint64_t import_reader::finish(import_output& out) {
   return orphans.size();
 }
 
-std::optional<std::uint64_t> import_reader::oldest_pending_offset() const {
+std::optional<import_reader::position> import_reader::oldest_pending() const {
   if (impl_->waiting_offsets.empty()) return std::nullopt;
-  return *impl_->waiting_offsets.begin();
+  const auto& [offset, line] = *impl_->waiting_offsets.begin();
+  return position{line, offset};
 }
 
 bool starts_multiline_page(std::string_view first_line) {

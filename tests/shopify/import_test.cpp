@@ -117,11 +117,13 @@ TEST_CASE("bulk JSONL: a waiting child holds back the resume point until its par
   reader.feed_line(R"({"id":"gid://shopify/Order/1","updatedAt":"2025-01-01T00:00:00Z","currentTotalPriceSet":{"shopMoney":{"amount":"1.00","currencyCode":"USD"}},"__parentId":"gid://shopify/Customer/5"})",
                    1, 0, out);
   CHECK(out.records.empty());
-  CHECK(reader.oldest_pending_offset() == 0);
+  REQUIRE(reader.oldest_pending());
+  CHECK(reader.oldest_pending()->offset == 0);
+  CHECK(reader.oldest_pending()->line == 1);
   reader.feed_line(R"({"id":"gid://shopify/Customer/5"})", 2, 300, out);
   CHECK(out.records.size() == 2);
   CHECK(std::holds_alternative<customer_upsert>(out.records[0].value));
-  CHECK(!reader.oldest_pending_offset());
+  CHECK(!reader.oldest_pending());
   // A later child of a customer already seen is given out at once.
   reader.feed_line(R"({"id":"gid://shopify/Order/2","updatedAt":"2025-01-01T00:00:00Z","currentTotalPriceSet":{"shopMoney":{"amount":"1.00","currencyCode":"USD"}},"__parentId":"gid://shopify/Customer/5"})",
                    3, 400, out);

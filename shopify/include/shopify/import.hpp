@@ -68,9 +68,13 @@ class import_reader {
   // given out all the same, in input order. Returns how many orders were given out that way.
   std::uint64_t finish(import_output& out);
 
-  // The offset of the oldest line still held back (a child waiting for its parent), if any:
-  // a resume must restart there at the latest.
-  std::optional<std::uint64_t> oldest_pending_offset() const;
+  // The oldest line still held back (a child waiting for its parent), if any: a resume must
+  // restart there at the latest.
+  struct position {
+    std::uint64_t line = 0;
+    std::uint64_t offset = 0;
+  };
+  std::optional<position> oldest_pending() const;
 
  private:
   struct impl;
