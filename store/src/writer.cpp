@@ -66,8 +66,8 @@ result<void> writer::begin() {
 }
 
 result<void> writer::commit() {
+  STORE_TRY(impl_->settle_views());
   STORE_TRY(impl_->flush_shops());
-  impl_->forget_views();
   STORE_TRY(impl_->db->exec("COMMIT"));
   impl_->committed_shop_ids = impl_->shop_ids.size();
   return {};

@@ -60,7 +60,7 @@ result<void> refold_tags(detail::writer_state& w, std::string_view shop, id_t cu
 // The customer a delivery applies to, or nullopt when it was deleted or redacted.
 result<std::optional<id_t>> live_customer(detail::writer_state& w, std::string_view shop,
                                           id_t customer_id) {
-  w.forget_views();
+  STORE_TRY(w.settle_views());
   return w.live_customer(shop, customer_id);
 }
 
@@ -235,6 +235,7 @@ result<outcome> writer::change_tags(std::string_view shop, id_t customer_id, boo
 }
 
 result<outcome> writer::delete_customer(std::string_view shop, id_t customer_id) {
+  STORE_TRY(impl_->settle_views());
   auto tombstoned = impl_->customer_tombstoned(shop, customer_id);
   if (!tombstoned) return tombstoned.error();
   if (*tombstoned) return outcome::tombstoned;

@@ -94,6 +94,7 @@ result<outcome> writer::record_data_request(std::string_view shop, id_t customer
 result<outcome> writer::redact_customer(std::string_view shop, id_t customer_id,
                                         const std::vector<id_t>& orders_to_redact,
                                         std::int64_t at_ms) {
+  STORE_TRY(impl_->settle_views());
   // Emails to search raw bodies for: the profile's and those of its orders.
   std::vector<std::optional<std::string>> emails;
   auto email = stored_email(*impl_, shop, customer_id);
@@ -134,7 +135,7 @@ result<outcome> writer::redact_shop(std::string_view shop, std::int64_t at_ms) {
   // The claims and currencies this transaction gathered for the shop are written (and then
   // erased with it) now, not after the erasure.
   STORE_TRY(impl_->flush_shops());
-  impl_->forget_views();
+  STORE_TRY(impl_->settle_views());
   for (const char* sql : shop_tables) {
     auto s = impl_->stmt(sql);
     if (!s) return s.error();

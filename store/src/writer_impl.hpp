@@ -40,13 +40,21 @@ struct writer_state {
 
   // Customers as refresh_aggregates() left them (row and counting orders), so that the segment
   // evaluation that follows reads and writes them without another lookup. Only filled after
-  // the transaction's mutations; any mutation empties it (forget_views()).
+  // the transaction's mutations; every mutation settles it first (settle_views()).
   struct view_entry {
     customer_view view;
     std::vector<ledger_entry> ledger;
+    // The refreshed aggregates (and email) are not written yet: the segment evaluation writes
+    // them with the memberships in one UPDATE (a customer row rewrite costs as much as a
+    // lookup), or settle_views() does.
+    bool totals_pending = false;
   };
   std::vector<view_entry> views;
   view_entry* find_view(std::string_view shop, id_t customer_id);
+  // Writes what the views hold pending and empties them. Before any mutation, before a read
+  // of aggregates through SQL, and before COMMIT.
+  result<void> settle_views();
+  // Empties the views without writing (a new or rolled-back transaction has none pending).
   void forget_views() noexcept { views.clear(); }
 
   // shop_keys ids by domain (the dedup table's shop key). Entries added since the last commit
@@ -87,6 +95,12 @@ struct writer_state {
                      std::optional<id_t> customer_id, std::int64_t at_ms);
 };
 
+}  // namespace detail
+
+namespace detail {
+// Writes a customer's aggregates, the time it changed and its email (writer_refresh.cpp).
+result<void> write_totals(writer_state& w, const customer_key& key, const aggregates& totals,
+                          std::int64_t now_ms, const std::optional<std::string>& email);
 }  // namespace detail
 
 struct writer::impl : detail::writer_state {};

@@ -85,7 +85,7 @@ result<order_state> find_order_state(detail::writer_state& w, std::string_view s
 
 result<outcome> writer::upsert_order(std::string_view shop, const order_record& order,
                                      const profile_record* nested_customer) {
-  impl_->forget_views();
+  STORE_TRY(impl_->settle_views());
   auto state = find_order_state(*impl_, shop, order.order_id);
   if (!state) return state.error();
   if (state->tombstoned) return outcome::tombstoned;
@@ -112,6 +112,7 @@ result<outcome> writer::upsert_order(std::string_view shop, const order_record& 
 }
 
 result<outcome> writer::delete_order(std::string_view shop, id_t order_id) {
+  STORE_TRY(impl_->settle_views());
   auto stored = find_order(*impl_, shop, order_id);
   if (!stored) return stored.error();
   if (!*stored) {

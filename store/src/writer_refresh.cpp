@@ -77,8 +77,10 @@ bool is_ascii(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
-result<void> write_totals(detail::writer_state& w, const customer_key& key, const aggregates& t,
-                          std::int64_t now_ms, const std::optional<std::string>& email) {
+}  // namespace
+
+result<void> detail::write_totals(writer_state& w, const customer_key& key, const aggregates& t,
+                                  std::int64_t now_ms, const std::optional<std::string>& email) {
   auto s = w.stmt(
       "UPDATE customers SET amount_spent_minor = ?3, number_of_orders = ?4, first_order_at_ms = ?5, "
       "last_order_at_ms = ?6, largest_order_minor = ?7, currency = ?8, updated_at_ms = ?9, email = ?10 "
@@ -91,17 +93,24 @@ result<void> write_totals(detail::writer_state& w, const customer_key& key, cons
       .bind_text(8, t.currency).bind_int(9, now_ms).bind_opt_text(10, email).run();
 }
 
-}  // namespace
-
 detail::writer_state::view_entry* detail::writer_state::find_view(std::string_view shop, id_t customer_id) {
   for (auto& v : views)
     if (v.view.customer_id == customer_id && v.view.shop == shop) return &v;
   return nullptr;
 }
 
+result<void> detail::writer_state::settle_views() {
+  for (const auto& v : views) {
+    if (v.totals_pending)
+      STORE_TRY(write_totals(*this, {v.view.shop, v.view.customer_id}, v.view.totals, v.view.updated_at_ms, v.view.email));
+  }
+  views.clear();
+  return {};
+}
+
 result<void> writer::refresh_aggregates(bool keep_views) {
   const std::int64_t now = wall_clock_ms();
-  impl_->forget_views();
+  STORE_TRY(impl_->settle_views());
   for (const customer_key& key : impl_->touched) STORE_TRY(impl_->refresh_customer(key, now, keep_views));
   return {};
 }
@@ -134,18 +143,18 @@ result<void> detail::writer_state::refresh_customer(const customer_key& key, std
   if (orders.overflow) return make_sqlite_error(SQLITE_TOOBIG);
   // A customer known only from orders takes the email of its newest order.
   if (!from_customer_payload && orders.order_email) view->email = orders.order_email;
-  STORE_TRY(write_totals(*this, key, orders.totals, now_ms, view->email));
   // The lookup index follows the email only when it changed (see sync_lookup_keys); SQL's
-  // lower() decides whenever the email is not plain ASCII.
-  if (orders.order_email) {
-    const bool same = view->email && email_lower && is_ascii(*view->email) &&
-                      detail::ascii_lower(*view->email) == *email_lower;
-    if (!same) STORE_TRY(sync_lookup_keys(key.shop, key.customer_id));
-  }
+  // lower() decides whenever the email is not plain ASCII. The sync reads the row's email, so
+  // the row is written first then.
+  const bool sync = orders.order_email && !(view->email && email_lower && is_ascii(*view->email) &&
+                                            detail::ascii_lower(*view->email) == *email_lower);
+  const bool defer = keep_views && !sync;
+  if (!defer) STORE_TRY(write_totals(*this, key, orders.totals, now_ms, view->email));
+  if (sync) STORE_TRY(sync_lookup_keys(key.shop, key.customer_id));
   if (!keep_views) return {};
   view->totals = std::move(orders.totals);
   view->updated_at_ms = now_ms;
-  views.push_back({std::move(*view), std::move(orders.ledger)});
+  views.push_back({std::move(*view), std::move(orders.ledger), defer});
   return {};
 }
 

@@ -17,14 +17,29 @@ std::string comma_joined(const std::vector<std::string>& names) {
   return out;
 }
 
-// Writes what moved of a kept customer's memberships and next change time, and keeps the view
+#define SHOPSEG_TOTALS                                                                                \
+  "UPDATE customers SET amount_spent_minor = ?5, number_of_orders = ?6, first_order_at_ms = ?7, "     \
+  "last_order_at_ms = ?8, largest_order_minor = ?9, currency = ?10, updated_at_ms = ?11, email = ?12"
+// The refreshed aggregates with what moved of the memberships (?3) and next change time (?4),
+// indexed by segments moved * 2 + next change moved.
+constexpr const char* totals_and[] = {
+    SHOPSEG_TOTALS " WHERE shop = ?1 AND customer_id = ?2",
+    SHOPSEG_TOTALS ", next_change_at_ms = ?4 WHERE shop = ?1 AND customer_id = ?2",
+    SHOPSEG_TOTALS ", segments = ?3 WHERE shop = ?1 AND customer_id = ?2",
+    SHOPSEG_TOTALS ", segments = ?3, next_change_at_ms = ?4 WHERE shop = ?1 AND customer_id = ?2",
+};
+#undef SHOPSEG_TOTALS
+
+// Writes what moved of a kept customer's memberships and next change time, with its refreshed
+// aggregates when they are still pending (one row rewrite instead of two), and keeps the view
 // current. The next change time is indexed: it is assigned only when it moves.
 result<void> record_kept(detail::writer_state& w, detail::writer_state::view_entry& kept, const std::string& names,
                          std::optional<std::int64_t> next_change_at_ms) {
   customer_view& v = kept.view;
   const bool segments_moved = comma_joined(v.segments) != names;
   const bool next_moved = v.next_change_at_ms != next_change_at_ms;
-  const char* sql = segments_moved && next_moved
+  const char* sql = kept.totals_pending ? totals_and[(segments_moved ? 2 : 0) + (next_moved ? 1 : 0)]
+                    : segments_moved && next_moved
                         ? "UPDATE customers SET segments = ?3, next_change_at_ms = ?4 WHERE shop = ?1 AND customer_id = ?2"
                     : segments_moved ? "UPDATE customers SET segments = ?3 WHERE shop = ?1 AND customer_id = ?2"
                     : next_moved     ? "UPDATE customers SET next_change_at_ms = ?4 WHERE shop = ?1 AND customer_id = ?2"
@@ -37,8 +52,15 @@ result<void> record_kept(detail::writer_state& w, detail::writer_state::view_ent
     q.bind_text(1, v.shop).bind_id(2, v.customer_id);
     if (segments_moved) q.bind_text(3, names);
     if (next_moved) q.bind_opt_int(4, next_change_at_ms);
+    if (kept.totals_pending) {
+      const aggregates& t = v.totals;
+      q.bind_int(5, t.amount_spent_minor).bind_int(6, t.number_of_orders).bind_opt_int(7, t.first_order_at_ms)
+          .bind_opt_int(8, t.last_order_at_ms).bind_int(9, t.largest_order_minor).bind_text(10, t.currency)
+          .bind_int(11, v.updated_at_ms).bind_opt_text(12, v.email);
+    }
     STORE_TRY(q.run());
   }
+  kept.totals_pending = false;
   if (segments_moved) v.segments = split_tags(names);
   v.next_change_at_ms = next_change_at_ms;
   return {};
@@ -178,6 +200,7 @@ result<void> writer::for_each_membership(
 }
 
 result<std::vector<buyer>> writer::buyers() {
+  STORE_TRY(impl_->settle_views());
   auto s = impl_->stmt("SELECT shop, customer_id, amount_spent_minor FROM customers WHERE number_of_orders > 0");
   if (!s) return s.error();
   detail::query q(*s);
