@@ -171,6 +171,9 @@ printf 'segments; %s x %s s per phase (medians; %s s warm-up). %s cores, %s.\n' 
 printf '%-34s %10s %8s %8s %9s %9s %8s %7s   %s\n' phase "lookups/s" "p50 us" "p99 us" "p99.9 us" "max us" "CPU us" errors target
 row "(a) 1 connection, no ingest" a.jsonl "p50 <= 40, p99 <= 150"
 row "(b) 1 connection, ingest $(field ok_per_s <"$OUT_DIR/b-ingest.jsonl" | median | awk '{printf "%.0f", $1}')/s" b.jsonl "p99 <= 300 (CPU includes ingest)"
+printf '    beside (b): loadgen at %s/s, its ack p50 %s ms, p99 %s ms (medians of the runs)\n' \
+  "$(field ok_per_s <"$OUT_DIR/b-ingest.jsonl" | median | awk '{printf "%.0f", $1}')" \
+  "$(field p50_ms <"$OUT_DIR/b-ingest.jsonl" | median)" "$(field p99_ms <"$OUT_DIR/b-ingest.jsonl" | median)"
 row "(c) $CONNECTIONS connections, no ingest" c.jsonl ">= 25,000/s"
 printf '%-34s %10s %8.1f %8s %9s %9.1f %8s %7s   %s\n' "(d) curl, a process per lookup" - \
   "$(median <"$OUT_DIR/curl-process.txt")" - - "$(sort -g "$OUT_DIR/curl-process.txt" | tail -1)" - - \
