@@ -4,6 +4,7 @@
 // socket.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -51,5 +52,16 @@ int health(const options& o);
 
 // import_command.cpp: `shopseg import --shop DOMAIN [--restart] FILE...`
 int import_files(const options& o, const std::string& shop, const std::vector<std::string>& files, bool restart);
+
+// backfill_command.cpp: `shopseg backfill --shop DOMAIN --token-file F ...`
+struct backfill_options {
+  std::string shop;
+  std::string token_file;
+  std::string api_version = "2025-10";
+  std::string endpoint;  // empty: https://SHOP/admin/api/VERSION/graphql.json
+  std::string out;       // where the result is downloaded; empty: ./shopseg-backfill-SHOP.jsonl
+  std::chrono::milliseconds poll_interval{5000};
+};
+int backfill(const options& o, const backfill_options& b);
 
 }  // namespace shopseg

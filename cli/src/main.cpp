@@ -62,6 +62,8 @@ struct command_line {
   shopseg::members_query members;
   std::vector<std::string> files;
   bool restart = false;
+  shopseg::backfill_options backfill;
+  std::string poll_ms = "5000";
   std::function<int()> run;
 };
 
@@ -167,6 +169,24 @@ void add_admin_commands(CLI::App& app, command_line& cl) {
   im->add_option("FILE", cl.files, "export files, imported in order")->required()->check(CLI::ExistingFile);
   im->add_flag("--restart", cl.restart, "start over instead of resuming where an earlier run stopped");
   im->callback([&] { cl.run = [&] { return shopseg::import_files(cl.o, cl.shop, cl.files, cl.restart); }; });
+
+  auto* bf = app.add_subcommand(
+      "backfill", "run the bulk query against the shop's Admin API, download the result, import it (admin)");
+  bf->add_option("--shop", cl.backfill.shop, "shop domain (e.g. hot-rod-an.myshopify.com)")->required();
+  bf->add_option("--token-file", cl.backfill.token_file, "file holding an Admin API access token")
+      ->required()
+      ->check(CLI::ExistingFile);
+  bf->add_option("--api-version", cl.backfill.api_version, "Admin API version")->capture_default_str();
+  bf->add_option("--endpoint", cl.backfill.endpoint,
+                 "GraphQL endpoint URL (default https://SHOP/admin/api/VERSION/graphql.json)");
+  bf->add_option("--out", cl.backfill.out, "where to download the result (default ./shopseg-backfill-SHOP.jsonl)");
+  bf->add_option("--poll-ms", cl.poll_ms, "milliseconds between polls of the operation")
+      ->check(decimal(1, 600000))
+      ->capture_default_str();
+  bf->callback([&] {
+    cl.backfill.poll_interval = std::chrono::milliseconds(to_u64(cl.poll_ms));
+    cl.run = [&] { return shopseg::backfill(cl.o, cl.backfill); };
+  });
 
   auto* rl = app.add_subcommand("reload", "reload the daemon's configuration (admin)");
   rl->callback([&] { cl.run = [&] { return shopseg::reload(cl.o); }; });

@@ -2,12 +2,14 @@
 (version guard, tombstones, idempotence) on imported records, resuming after an interruption,
 rejected lines by file:line, and webhooks answered while an import runs."""
 
+import http.server
 import importlib.util
 import json
 import os
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -272,6 +274,97 @@ class LiveTraffic(H.DaemonTestCase):
         self.assertGreater(during, 0, "the import finished before the first webhook")
         changes = self.daemon.query("/v1/changes?limit=10000").json()["changes"]
         self.assertIn("import", {c["cause"] for c in changes})
+
+
+class StandInAdminApi(http.server.BaseHTTPRequestHandler):
+    """Answers as Shopify's GraphQL Admin API does for a bulk operation (the documented
+    responses): a 429 and a THROTTLED error first, then the operation CREATED, RUNNING twice,
+    COMPLETED with a url, and the JSONL at that url."""
+
+    token = "shpat_test_token"
+    result = None  # the JSONL file served at /result.jsonl
+    calls = None   # what arrived, for the test to check
+
+    def log_message(self, *args):
+        pass
+
+    def send(self, status, body, headers=()):
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        with open(self.result, "rb") as f:
+            self.send(200, f.read())
+
+    def do_POST(self):
+        query = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["query"]
+        calls = type(self).calls
+        calls.append(query)
+        if self.headers.get("X-Shopify-Access-Token") != self.token:
+            return self.send(401, {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
+        if "bulkOperationRunQuery" in query:
+            runs = sum("bulkOperationRunQuery" in q for q in calls)
+            if runs == 1:
+                return self.send(429, {"errors": "Exceeded 2 calls per second for api client."}, [("Retry-After", "0.1")])
+            if runs == 2:
+                return self.send(200, {"errors": [{"message": "Throttled", "extensions": {
+                    "code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}]})
+            assert "customers" in query and "currentTotalPriceSet" in query
+            return self.send(200, {"data": {"bulkOperationRunQuery": {
+                "bulkOperation": {"id": "gid://shopify/BulkOperation/720918", "status": "CREATED"},
+                "userErrors": []}}})
+        polls = sum("BulkOperation/720918" in q for q in calls)
+        status = "RUNNING" if polls < 3 else "COMPLETED"
+        host, port = self.server.server_address
+        return self.send(200, {"data": {"node": {
+            "id": "gid://shopify/BulkOperation/720918", "status": status, "errorCode": None,
+            "objectCount": str(4 * polls), "fileSize": None if status == "RUNNING" else "4096",
+            "url": "http://%s:%d/result.jsonl" % (host, port) if status == "COMPLETED" else None,
+            "partialDataUrl": None}}})
+
+
+class Backfill(H.DaemonTestCase):
+    def setUp(self):
+        StandInAdminApi.calls = []
+        StandInAdminApi.result = import_fixture("bulk_customers_orders.jsonl")
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), StandInAdminApi)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.tmp = tempfile.mkdtemp(prefix="shopseg-backfill-")
+        self.endpoint = "http://127.0.0.1:%d/admin/api/2025-10/graphql.json" % self.server.server_address[1]
+
+    def tearDown(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def backfill(self, token):
+        token_file = os.path.join(self.tmp, "token")
+        with open(token_file, "w") as f:
+            f.write(token + "\n")
+        p = subprocess.run([H.SHOPSEG, "--admin-socket", self.daemon.admin_sock, "backfill", "--shop", H.SHOP,
+                            "--token-file", token_file, "--endpoint", self.endpoint, "--poll-ms", "20",
+                            "--out", os.path.join(self.tmp, "result.jsonl")],
+                           capture_output=True, text=True, timeout=RUN_TIMEOUT)
+        return p.returncode, p.stdout, p.stderr
+
+    def test_backfill_runs_the_bulk_operation_and_imports_its_result(self):
+        rc, out, err = self.backfill(StandInAdminApi.token)
+        self.assertEqual(rc, 6, out + err)  # the fixture's three unusable lines
+        self.assertEqual(summary(out)["imported"] + summary(out)["unchanged"], 8, out)
+        self.assertIn("rate-limited", err)
+        self.assertIn("result.jsonl:6: currentTotalPriceSet.shopMoney.amount", out)
+        self.assertEqual(self.daemon.customer(9007199254740993).json()["amount_spent"], "3300.00")
+        polls = [q for q in StandInAdminApi.calls if "BulkOperation/720918" in q]
+        self.assertEqual(len(polls), 3)
+
+    def test_a_refused_token_is_said_plainly(self):
+        rc, out, err = self.backfill("wrong-token")
+        self.assertEqual(rc, 7, out + err)
+        self.assertIn("refused the access token (HTTP 401)", err)
 
 
 if __name__ == "__main__":
