@@ -287,7 +287,11 @@ class Hostile(unittest.TestCase):
 
         deep = b"[" * 100000 + b"]" * 100000
         # name -> (body of a fresh order id, the order id it decodes to if applied)
+        name_utf8 = "Zo\u00eb \U0001f3c1 \u0416".encode()
         cases = {
+            # valid for contrast: must be applied, the name exact
+            "valid utf-8 and escapes": lambda oid: order(oid).replace(
+                b'"Ann"', b'"' + name_utf8[:4] + b'\\u0020' + name_utf8[5:] + b'"'),
             "invalid utf-8 in a name": lambda oid: order(oid).replace(b'"Ann"', b'"A\xff\xfe\xc0n"'),
             "lone surrogate escape": lambda oid: order(oid).replace(b'"Ann"', b'"A\\ud800n"'),
             "nul byte in a name": lambda oid: order(oid).replace(b'"Ann"', b'"A\x00n"'),
@@ -303,6 +307,7 @@ class Hostile(unittest.TestCase):
             "truncated": lambda oid: order(oid)[:len(order(oid)) // 2],
         }
         oid = 8 * 10**15 + 100
+        outcomes = {}
         for name, make in cases.items():
             for topic in ("orders/create", "customers/update", "refunds/create"):
                 oid += 10
@@ -312,7 +317,9 @@ class Hostile(unittest.TestCase):
                     self.assertIsNone(self.daemon.proc.poll(), "crashed on %s" % name)
                     self.assertEqual(r.status, 200, "%s: %r" % (name, r))
                     if wid in self.quarantined_ids():
+                        outcomes.setdefault("quarantined", []).append((name, topic))
                         continue
+                    outcomes.setdefault("applied", []).append((name, topic))
                     # not quarantined: then it was decoded correctly
                     if topic == "orders/create":
                         o = self.daemon.order(oid)
@@ -324,6 +331,11 @@ class Hostile(unittest.TestCase):
                         self.assertEqual(self.daemon.customer(oid).status, 200, name)
                     # refunds/create of an order's body: no refund in it, nothing to check
             self.verified(1)
+        self.assertIn(("valid utf-8 and escapes", "orders/create"), outcomes.get("applied", []))
+        c = self.daemon.customer(8 * 10**15 + 100 + 10 + 1)
+        self.assertEqual(c.status, 200, c)
+        self.assertEqual(c.json()["first_name"], name_utf8.decode())
+        print("\n" + "\n".join("%s: %s" % kv for kv in outcomes.items()), flush=True)
         self.assert_acked_stored()
 
 
