@@ -200,9 +200,9 @@ customer_segments resolve_segments(const config& cfg, const std::vector<std::str
     if (s.tier) out.tier = s.name;
   }
   auto add = [&](const service_attributes& attrs) {
-    for (const auto& [k, v] : attrs) {
-      const bool seen = std::any_of(out.service.begin(), out.service.end(), [&](const auto& e) { return e.first == k; });
-      if (!seen) out.service.emplace_back(k, v);
+    for (const auto& kv : attrs) {  // not a structured binding: clang 14 cannot capture one
+      const bool seen = std::any_of(out.service.begin(), out.service.end(), [&](const auto& e) { return e.first == kv.first; });
+      if (!seen) out.service.emplace_back(kv.first, kv.second);
     }
   };
   for (const auto* s : in)
