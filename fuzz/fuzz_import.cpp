@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view first = input.substr(0, input.find('\n'));
   if (!(shopify::starts_multiline_page(first) && reader.feed_page(input, 1, 0, out))) read_lines(reader, input, out);
   reader.finish(out);
-  (void)reader.oldest_pending_offset();
+  (void)reader.oldest_pending();
   std::string wire;
   for (const auto& record : out.records) {
     wire.clear();
