@@ -1,6 +1,8 @@
 // quarantine, quarantine retry and reload (the admin socket's routes) and health: the
 // operator's commands.
 #include <cstdio>
+#include <filesystem>
+#include <system_error>
 
 #include "commands.hpp"
 #include "daemon_call.hpp"
@@ -97,6 +99,27 @@ int reload(const options& o) {
     print_json(stdout, got->body);
   else
     std::printf("reload: %s\n", field_text(got->json, "status").c_str());
+  return 0;
+}
+
+int backup(const options& o, const std::string& file, bool force) {
+  std::error_code ec;
+  const auto path = std::filesystem::absolute(file, ec);  // the daemon refuses relative paths
+  if (ec) return report({exit_code::usage, "backup " + file + ": " + ec.message()});
+  const std::string context = "backup " + path.string();
+  socket_client client(o.admin_socket);
+  simdjson::dom::parser parser;
+  const std::string target =
+      "/v1/backup?path=" + percent_encode(path.string()) + (force ? "&force=1" : "");
+  // A copy of a large store takes a while: wait longer than for a read.
+  auto got = call(client, parser, http::verb::post, target, context, std::chrono::seconds(3600));
+  if (!got) return report(got.error());
+  if (o.json)
+    print_json(stdout, got->body);
+  else
+    print_record(stdout, {{"path", field_text(got->json, "path")},
+                          {"bytes", field_text(got->json, "bytes")},
+                          {"ms", field_text(got->json, "ms")}});
   return 0;
 }
 

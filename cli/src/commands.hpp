@@ -47,6 +47,9 @@ int quarantine_list(const options& o);
 // A retry that lands in quarantine again prints the entry and exits 1.
 int quarantine_retry(const options& o, const std::string& id);
 int reload(const options& o);
+// An online copy of the store written by the daemon to FILE (made absolute here); an existing
+// file is refused (exit 1) unless `force`.
+int backup(const options& o, const std::string& file, bool force);
 // Health from the query socket; a degraded daemon prints its state and exits 1.
 int health(const options& o);
 

@@ -64,6 +64,8 @@ struct command_line {
   bool restart = false;
   shopseg::backfill_options backfill;
   std::string poll_ms = "5000";
+  std::string backup_file;
+  bool backup_force = false;
   std::function<int()> run;
 };
 
@@ -80,7 +82,7 @@ void add_global_options(CLI::App& app, command_line& cl) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
       ->capture_default_str();
   app.add_option("--admin-socket", cl.o.admin_socket,
-                 "admin socket (quarantine, reload, export-customer)")
+                 "admin socket (quarantine, reload, export-customer, backup)")
       ->envname("SHOPSEG_ADMIN_SOCKET")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
       ->capture_default_str();
@@ -190,6 +192,11 @@ void add_admin_commands(CLI::App& app, command_line& cl) {
 
   auto* rl = app.add_subcommand("reload", "reload the daemon's configuration (admin)");
   rl->callback([&] { cl.run = [&] { return shopseg::reload(cl.o); }; });
+
+  auto* b = app.add_subcommand("backup", "write an online copy of the store to FILE (admin)");
+  b->add_option("FILE", cl.backup_file, "where the daemon writes the copy")->required();
+  b->add_flag("--force", cl.backup_force, "replace FILE if it exists");
+  b->callback([&] { cl.run = [&] { return shopseg::backup(cl.o, cl.backup_file, cl.backup_force); }; });
 
   auto* h =
       app.add_subcommand("health", "store, listeners, last event, queue, silent shops, drift");

@@ -116,6 +116,7 @@ answer query_api::dispatch(const request& req, access rights, bool deadline_pass
       {v::post, {"v1", "quarantine", "{}", "retry"}, true, &query_api::retry},
       {v::post, {"v1", "reload"}, true, &query_api::reload},
       {v::post, {"v1", "import"}, true, &query_api::import},
+      {v::post, {"v1", "backup"}, true, &query_api::backup},
       {v::get, {"v1", "health"}, false, &query_api::health},
       {v::get, {"metrics"}, false, &query_api::metrics},
   };

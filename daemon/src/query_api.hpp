@@ -99,6 +99,8 @@ class query_api {
   answer reload(const context& c);
   // Backfill (query_import.cpp).
   answer import(const context& c);
+  // An online copy of the store (query_backup.cpp).
+  answer backup(const context& c);
   // Health and metrics (query_health.cpp).
   answer health(const context& c);
   answer metrics(const context& c);
