@@ -406,6 +406,12 @@ result<void> migrate(connection& db) {
   return pin_planner_statistics(db);
 }
 
+result<void> check_owner(connection& db) {
+  auto version = owned_version(db);
+  if (!version) return version.error();
+  return {};
+}
+
 result<void> check_schema(connection& db) {
   auto version = owned_version(db);
   if (!version) return version.error();

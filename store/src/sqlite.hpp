@@ -146,6 +146,9 @@ inline constexpr std::int64_t application_id = 0x53485347;  // "SHSG"
 result<void> migrate(connection& db);
 // Registers shopseg's SQL functions (shopseg_phone_key) on a connection that writes.
 result<void> register_functions(connection& db);
+// Checks that the database is empty or shopseg's, of this or an older version, without writing
+// to it: a foreign or newer file is SQLITE_NOTADB / SQLITE_CORRUPT.
+result<void> check_owner(connection& db);
 // Checks that the database is a shopseg database of the current version (for readers).
 result<void> check_schema(connection& db);
 

@@ -23,8 +23,9 @@ result<std::unique_ptr<writer>> writer::open(const std::string& path, const open
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (options.create ? SQLITE_OPEN_CREATE : 0);
   auto db = detail::connection::open(path, flags);
   if (!db) return db.error();
-  // Refuse a foreign file before any pragma below writes to it.
-  if (auto app = (*db)->scalar("PRAGMA application_id"); !app) return app.error();
+  // Refuse a foreign file before any pragma below writes to it (journal_mode = WAL would
+  // rewrite its header).
+  STORE_TRY(detail::check_owner(**db));
   // Checkpoints run inside the commit that fills the WAL to wal_autocheckpoint pages and stall
   // that batch behind a database fsync. At 256 pages (1 MiB) each stall is short: at a steady
   // 1,000 webhooks/s the ack p99 fell from about 6 ms (SQLite's default 1,000 pages) to about

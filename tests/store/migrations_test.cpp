@@ -106,6 +106,20 @@ TEST_CASE("an existing database of another application is refused as corrupt") {
   CHECK(store::is_corrupt(opened.error()));
 }
 
+TEST_CASE("a refused foreign database is left byte for byte as it was") {
+  store_test::temp_db db;
+  exec(db.path, "CREATE TABLE other(x); INSERT INTO other VALUES (1);");
+  auto bytes = [&] {
+    std::ifstream in(db.path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string before = bytes();
+  auto opened = store::writer::open(db.path);
+  REQUIRE_FALSE(opened.has_value());
+  CHECK(store::is_corrupt(opened.error()));
+  CHECK(bytes() == before);  // no journal_mode = WAL written into its header
+}
+
 TEST_CASE("a database without application id but with tables is refused") {
   store_test::temp_db db;
   exec(db.path, "CREATE TABLE other(x)");
