@@ -5,6 +5,16 @@
 #include "writer_impl.hpp"
 
 namespace store::detail {
+
+result<id_t> read_kept_id(connection& db, std::string_view shop, id_t customer_id) {
+  auto s = db.prepare("SELECT kept_id FROM customer_aliases WHERE shop = ?1 AND deleted_id = ?2");
+  if (!s) return s.error();
+  query q(*s);
+  q.bind_text(1, shop).bind_id(2, customer_id);
+  auto row = q.step();
+  if (!row) return row.error();
+  return *row ? q.id_at(0) : customer_id;
+}
 namespace {
 
 constexpr const char* customer_columns =

@@ -13,6 +13,8 @@
 
 namespace store::detail {
 
+// The customer a merged-away id now lives on (customers/merge keeps an alias), else the id.
+result<id_t> read_kept_id(connection& db, std::string_view shop, id_t customer_id);
 result<std::optional<customer_view>> read_customer(connection& db, std::string_view shop, id_t customer_id);
 result<std::vector<customer_view>> read_customers_by_email(connection& db, std::string_view shop,
                                                            std::string_view email);

@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "customer_reads.hpp"
 #include "sqlite.hpp"
 #include "store/reader.hpp"
 
@@ -12,13 +13,7 @@ struct reader::impl {
   std::unique_ptr<detail::connection> db;
 
   result<id_t> resolve_alias(std::string_view shop, id_t customer_id) {
-    auto s = db->prepare("SELECT kept_id FROM customer_aliases WHERE shop = ?1 AND deleted_id = ?2");
-    if (!s) return s.error();
-    detail::query q(*s);
-    q.bind_text(1, shop).bind_id(2, customer_id);
-    auto row = q.step();
-    if (!row) return row.error();
-    return *row ? q.id_at(0) : customer_id;
+    return detail::read_kept_id(*db, shop, customer_id);
   }
 };
 

@@ -1,6 +1,7 @@
 // Customer mutations: versioned profiles, the tag fold, deletes, merges and Shopify's summary.
 #include <algorithm>
 
+#include "customer_reads.hpp"
 #include "writer_impl.hpp"
 
 namespace store {
@@ -91,13 +92,7 @@ std::vector<std::string> split_tags(std::string_view joined) {
 }
 
 result<id_t> detail::writer_state::resolve_alias(std::string_view shop, id_t customer_id) {
-  auto s = stmt("SELECT kept_id FROM customer_aliases WHERE shop = ?1 AND deleted_id = ?2");
-  if (!s) return s.error();
-  detail::query q(*s);
-  q.bind_text(1, shop).bind_id(2, customer_id);
-  auto row = q.step();
-  if (!row) return row.error();
-  return *row ? q.id_at(0) : customer_id;
+  return read_kept_id(*db, shop, customer_id);
 }
 
 result<std::optional<id_t>> detail::writer_state::live_customer(std::string_view shop, id_t customer_id) {
