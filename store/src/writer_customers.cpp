@@ -14,7 +14,10 @@ std::string normalize_tag(std::string_view tag) {
   return detail::ascii_lower(tag.substr(first, last - first + 1));
 }
 
-void fold_event(std::vector<std::string>& tags, std::string_view kind, std::string_view joined) {
+}  // namespace
+
+void detail::fold_tag_event(std::vector<std::string>& tags, std::string_view kind,
+                            std::string_view joined) {
   std::vector<std::string> event_tags = split_tags(joined);
   if (kind == "set") {
     tags = std::move(event_tags);
@@ -27,6 +30,8 @@ void fold_event(std::vector<std::string>& tags, std::string_view kind, std::stri
     if (kind == "remove" && present) tags.erase(at);
   }
 }
+
+namespace {
 
 // Recomputes the customer's tags from its events in time order, then drops events that a newer
 // full set makes irrelevant. Equal times fold set, add, remove, in that order, so the result
@@ -44,7 +49,7 @@ result<void> refold_tags(detail::writer_state& w, std::string_view shop, id_t cu
       auto row = q.step();
       if (!row) return row.error();
       if (!*row) break;
-      fold_event(tags, q.text_at(0), q.text_at(1));
+      detail::fold_tag_event(tags, q.text_at(0), q.text_at(1));
     }
   }
   STORE_TRY(w.run_shop_id(

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "sqlite.hpp"
@@ -48,14 +49,29 @@ struct writer_state {
     // them with the memberships in one UPDATE (a customer row rewrite costs as much as a
     // lookup), or settle_views() does.
     bool totals_pending = false;
+    // A customer an import batch built in memory (writer_import.cpp) has no row yet: the whole
+    // row is inserted once, with its memberships, by the segment evaluation or settle_views().
+    struct new_row {
+      std::int64_t profile_version_ms = 0;
+      bool from_customer_payload = false;
+    };
+    std::optional<new_row> insert_pending;
   };
   std::vector<view_entry> views;
+  // views by customer id, filled by find_view once there are many (an import batch keeps
+  // thousands; a delivery batch a few, found by a scan).
+  std::unordered_multimap<id_t, std::size_t> view_index;
   view_entry* find_view(std::string_view shop, id_t customer_id);
   // Writes what the views hold pending and empties them. Before any mutation, before a read
   // of aggregates through SQL, and before COMMIT.
   result<void> settle_views();
   // Empties the views without writing (a new or rolled-back transaction has none pending).
-  void forget_views() noexcept { views.clear(); }
+  void forget_views() noexcept {
+    views.clear();
+    // Every delivery's touch() lands here: an index left by an import batch is let go of
+    // (clear() would zero its whole bucket array each time); a delivery batch never has one.
+    if (!view_index.empty()) view_index = {};
+  }
 
   // shop_keys ids by domain (the dedup table's shop key). Entries added since the last commit
   // are dropped on rollback, with the rows that gave them.
@@ -98,6 +114,11 @@ struct writer_state {
 }  // namespace detail
 
 namespace detail {
+// Inserts the row of a customer an import batch built (view_entry::insert_pending) as the
+// view holds it (writer_import.cpp).
+result<void> insert_new_customer(writer_state& w, const writer_state::view_entry& v);
+// Folds one tag event (kind "set", "add" or "remove"; comma-joined tags) into sorted tags.
+void fold_tag_event(std::vector<std::string>& tags, std::string_view kind, std::string_view joined);
 // Writes a customer's aggregates, the time it changed and its email (writer_refresh.cpp).
 result<void> write_totals(writer_state& w, const customer_key& key, const aggregates& totals,
                           std::int64_t now_ms, const std::optional<std::string>& email);

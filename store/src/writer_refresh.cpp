@@ -93,18 +93,31 @@ result<void> detail::write_totals(writer_state& w, const customer_key& key, cons
       .bind_text(8, t.currency).bind_int(9, now_ms).bind_opt_text(10, email).run();
 }
 
-detail::writer_state::view_entry* detail::writer_state::find_view(std::string_view shop, id_t customer_id) {
-  for (auto& v : views)
-    if (v.view.customer_id == customer_id && v.view.shop == shop) return &v;
+detail::writer_state::view_entry* detail::writer_state::find_view(std::string_view shop,
+                                                                  id_t customer_id) {
+  constexpr std::size_t scan_up_to = 16;
+  if (views.size() <= scan_up_to) {
+    for (auto& v : views)
+      if (v.view.customer_id == customer_id && v.view.shop == shop) return &v;
+    return nullptr;
+  }
+  // Views are only appended until they are cleared: index those added since the last look.
+  for (std::size_t i = view_index.size(); i < views.size(); ++i)
+    view_index.emplace(views[i].view.customer_id, i);
+  for (auto [at, end] = view_index.equal_range(customer_id); at != end; ++at)
+    if (views[at->second].view.shop == shop) return &views[at->second];
   return nullptr;
 }
 
 result<void> detail::writer_state::settle_views() {
   for (const auto& v : views) {
-    if (v.totals_pending)
-      STORE_TRY(write_totals(*this, {v.view.shop, v.view.customer_id}, v.view.totals, v.view.updated_at_ms, v.view.email));
+    if (v.insert_pending)
+      STORE_TRY(insert_new_customer(*this, v));
+    else if (v.totals_pending)
+      STORE_TRY(write_totals(*this, {v.view.shop, v.view.customer_id}, v.view.totals,
+                             v.view.updated_at_ms, v.view.email));
   }
-  views.clear();
+  forget_views();
   return {};
 }
 
@@ -154,7 +167,7 @@ result<void> detail::writer_state::refresh_customer(const customer_key& key, std
   if (!keep_views) return {};
   view->totals = std::move(orders.totals);
   view->updated_at_ms = now_ms;
-  views.push_back({std::move(*view), std::move(orders.ledger), defer});
+  views.push_back({std::move(*view), std::move(orders.ledger), defer, std::nullopt});
   return {};
 }
 

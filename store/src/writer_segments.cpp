@@ -36,6 +36,15 @@ constexpr const char* totals_and[] = {
 result<void> record_kept(detail::writer_state& w, detail::writer_state::view_entry& kept, const std::string& names,
                          std::optional<std::int64_t> next_change_at_ms) {
   customer_view& v = kept.view;
+  if (kept.insert_pending) {
+    // A customer an import built: its whole row, memberships included, in one insert.
+    v.segments = split_tags(names);
+    v.next_change_at_ms = next_change_at_ms;
+    STORE_TRY(detail::insert_new_customer(w, kept));
+    kept.insert_pending.reset();
+    kept.totals_pending = false;
+    return {};
+  }
   const bool segments_moved = comma_joined(v.segments) != names;
   const bool next_moved = v.next_change_at_ms != next_change_at_ms;
   const char* sql = kept.totals_pending ? totals_and[(segments_moved ? 2 : 0) + (next_moved ? 1 : 0)]
@@ -75,7 +84,7 @@ result<std::optional<customer_view>> writer::customer(std::string_view shop, id_
   // Kept with its ledger (the segment engine asks for it next) until the next mutation.
   auto ledger = detail::read_ledger(*impl_->db, shop, customer_id);
   if (!ledger) return ledger.error();
-  impl_->views.push_back({**found, std::move(*ledger)});
+  impl_->views.push_back({**found, std::move(*ledger), false, std::nullopt});
   return found;
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,14 @@ struct open_options {
   // Leave checkpoints to a store::checkpointer on another thread (and restart_wal()) instead
   // of running them inside the commit that fills the WAL.
   bool background_checkpoints = false;
+};
+
+// One record of an import batch (writer::import_batch): an order, with the customer nested in
+// its payload if any (profile_source::order_payload; its tags are ignored), or a customer
+// payload alone (profile_source::customer_payload).
+struct import_item {
+  std::optional<order_record> order;
+  std::optional<profile_record> profile;
 };
 
 struct retention {
@@ -115,6 +124,17 @@ class writer {
   // duplicate), `requarantine` keeps it with a new reason. False when there is no such entry.
   result<bool> release_quarantined(std::int64_t id);
   result<bool> requarantine(std::int64_t id, std::string_view reason);
+
+  // An import batch: applies `items` in order with upsert_order's and upsert_customer's rules
+  // (version guards, tombstones, merge aliases) and then recomputes the aggregates of the
+  // customers they touched: the store, touched() and the outcomes (one per item) are those of
+  // calling upsert_order / upsert_customer for each item and then refresh_aggregates(true).
+  // Customers and orders of which nothing is stored (no row, tombstone or alias; most of a
+  // first import) are built in memory instead: one row each, inserted in key order with their
+  // aggregates, the customer's with its memberships when the segment evaluation that follows
+  // records them (or at commit). The rest go through the per-record path.
+  result<std::vector<outcome>> import_batch(std::string_view shop,
+                                            const std::vector<import_item>& items);
 
   // Customers changed since begin().
   const std::vector<customer_key>& touched() const noexcept;
