@@ -5,35 +5,37 @@
 namespace shopsegd {
 namespace {
 
-store::profile_record to_profile(const shopify::customer_snapshot& c) {
+template <class Snapshot>  // const shopify::customer_snapshot&, or && to move its strings
+store::profile_record to_profile(Snapshot&& c) {
   store::profile_record p;
   p.customer_id = c.customer_id;
   p.updated_at_ms = c.updated_at_ms;
-  p.email = c.email;
-  p.phone = c.phone;
-  p.first_name = c.first_name;
-  p.last_name = c.last_name;
-  p.state = c.state;
+  p.email = std::forward<Snapshot>(c).email;
+  p.phone = std::forward<Snapshot>(c).phone;
+  p.first_name = std::forward<Snapshot>(c).first_name;
+  p.last_name = std::forward<Snapshot>(c).last_name;
+  p.state = std::forward<Snapshot>(c).state;
   p.created_at_ms = c.created_at_ms;
-  p.tags = c.tags;
+  p.tags = std::forward<Snapshot>(c).tags;
   return p;
 }
 
-store::order_record to_order(const shopify::order_upsert& o) {
+template <class Order>  // const shopify::order_upsert&, or && to move its strings
+store::order_record to_order(Order&& o) {
   store::order_record r;
   r.order_id = o.order_id;
   r.customer_id = o.customer_id;
-  r.name = o.name;
+  r.name = std::forward<Order>(o).name;
   r.updated_at_ms = o.updated_at_ms;
   r.created_at_ms = o.created_at_ms;
   r.processed_at_ms = o.processed_at_ms;
   r.net_amount_minor = o.net_amount_minor;
-  r.currency = o.currency;
+  r.currency = std::forward<Order>(o).currency;
   r.test = o.test;
   r.cancelled_at_ms = o.cancelled_at_ms;
-  r.financial_status = o.financial_status;
-  r.fulfillment_status = o.fulfillment_status;
-  r.email = o.email;
+  r.financial_status = std::forward<Order>(o).financial_status;
+  r.fulfillment_status = std::forward<Order>(o).fulfillment_status;
+  r.email = std::forward<Order>(o).email;
   return r;
 }
 
@@ -93,6 +95,23 @@ struct applier {
 };
 
 }  // namespace
+
+std::optional<store::import_item> import_item_of(shopify::event&& event) {
+  store::import_item item;
+  if (auto* o = std::get_if<shopify::order_upsert>(&event)) {
+    if (o->customer) {
+      item.profile = to_profile(*o->customer);
+      item.profile->tags.reset();  // tags come only from customers/* payloads
+    }
+    item.order = to_order(std::move(*o));
+    return item;
+  }
+  if (auto* c = std::get_if<shopify::customer_upsert>(&event)) {
+    item.profile = to_profile(std::move(c->customer));
+    return item;
+  }
+  return std::nullopt;
+}
 
 store::result<apply_result> apply_event(store::writer& w, std::string_view shop,
                                         std::string_view webhook_id, std::int64_t received_at_ms,

@@ -1,9 +1,12 @@
 // Imports on the writer thread. A chunk is applied import_batch_records at a time, each batch
-// one transaction with the webhook rules (apply_event: version guard, tombstones) followed by
-// the segment evaluation of the customers it touched, cause "import". The run loop commits the
-// deliveries queued meanwhile between two batches, so an import holds ingest up for one batch
-// at most. The progress row of the chunk's file is written in the transaction of its last
-// batch: it never runs ahead of what is stored.
+// one transaction: store::writer::import_batch applies its records with the webhook rules
+// (version guard, tombstones, merge aliases; records of which nothing is stored are built in
+// memory and written once each) and refreshes the aggregates of the customers it touched, then
+// those customers' segments are evaluated, cause "import". The run loop commits the deliveries
+// queued meanwhile between two batches, so an import holds ingest up for one batch at most.
+// The progress row of the chunk's file is written in the transaction of its last batch: it
+// never runs ahead of what is stored, and nothing is left to finish after a commit (no
+// deferred aggregates or memberships), so a crash loses at most the batch in flight.
 #include <spdlog/spdlog.h>
 
 #include "apply.hpp"
@@ -12,8 +15,9 @@
 namespace shopsegd {
 namespace {
 
-// Records per transaction: a few tens of milliseconds of the writer.
-constexpr std::size_t import_batch_records = 2000;
+// Records per transaction: a few tens of milliseconds of the writer (fewer, larger commits:
+// each rewrites the b-trees' interior pages and waits for one fsync).
+constexpr std::size_t import_batch_records = 8000;
 // Chunks waiting beyond the running one: a client sends one at a time, so this bounds memory
 // against many parallel imports.
 constexpr std::size_t max_waiting_imports = 8;
@@ -57,7 +61,7 @@ bool ingest::import_step() {
     imports_.pop_front();
   }
   import_job& job = *importing_;
-  const auto& events = job.chunk.events;
+  auto& events = job.chunk.events;
   const std::size_t end = std::min(events.size(), job.next + import_batch_records);
   std::size_t imported = 0, unchanged = 0, changes = 0;
   try {
@@ -69,16 +73,26 @@ bool ingest::import_step() {
       job.result.progress = *stored;
     }
     const std::int64_t now = clock_();
+    // The batch's records as the store takes them (moved out: a failed batch ends the chunk).
+    std::vector<store::import_item> items;
+    items.reserve(end - job.next);
     for (std::size_t i = job.next; i < end; ++i) {
-      auto applied = apply_event(writer_, job.chunk.shop, import_cause, now, events[i]);
-      if (!applied) throw boost::system::system_error(applied.error());
-      (applied->outcome == store::outcome::applied ? imported : unchanged) += 1;
+      auto item = import_item_of(std::move(events[i]));
+      if (!item) continue;  // the session hands over order and customer upserts only
+      // As apply_event does for every order, stale or not: the shop takes its currency.
+      if (item->order && !item->order->currency.empty()) {
+        if (auto r = writer_.ensure_shop(job.chunk.shop, item->order->currency); !r)
+          throw boost::system::system_error(r.error());
+      }
+      items.push_back(std::move(*item));
     }
+    // Applies the batch and refreshes the aggregates of what it touched (writer_import.cpp).
+    auto outcomes = writer_.import_batch(job.chunk.shop, items);
+    if (!outcomes) throw boost::system::system_error(outcomes.error());
+    for (store::outcome o : *outcomes) (o == store::outcome::applied ? imported : unchanged) += 1;
     std::vector<evaluation_request> requests;
     requests.reserve(writer_.touched().size());
     for (const auto& key : writer_.touched()) requests.push_back({key, import_cause});
-    const bool evaluates = !segments_->cfg().segments.empty() || (reloading_ && !reloading_->cfg().segments.empty());
-    if (auto r = writer_.refresh_aggregates(evaluates); !r) throw boost::system::system_error(r.error());
     auto evaluated = evaluate_import(requests, now);
     if (!evaluated) throw boost::system::system_error(evaluated.error());
     changes = evaluated->changes;
