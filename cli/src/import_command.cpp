@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "shopify/import.hpp"
@@ -14,8 +15,8 @@ namespace {
 
 namespace http = boost::beast::http;
 
-constexpr std::size_t chunk_records = 4000;            // records per POST ...
-constexpr std::uint64_t chunk_bytes = 4 * 1024 * 1024;  // ... or input bytes read, whichever first
+constexpr std::size_t chunk_records = 16000;             // records per POST ...
+constexpr std::uint64_t chunk_bytes = 16 * 1024 * 1024;  // ... or input bytes read, whichever first
 constexpr std::size_t max_listed_rejections = 1000;
 constexpr std::chrono::seconds chunk_timeout{300};
 constexpr int busy_retries = 120;  // one a second: the daemon answers 503 while it is busy
@@ -23,6 +24,22 @@ constexpr int busy_retries = 120;  // one a second: the daemon answers 503 while
 struct position {
   std::uint64_t offset = 0;
   std::uint64_t line = 0;  // lines before `offset`
+};
+
+// What the daemon said about one chunk, merged into the totals once it is collected.
+struct chunk_answer {
+  std::uint64_t imported = 0, unchanged = 0;
+  std::vector<std::pair<std::uint64_t, std::string>> rejected;  // input line, reason
+};
+
+// A chunk on its way: posted on a thread of its own while the next chunk is read and encoded
+// (reading and encoding cost the client about as much as the daemon's decoding), one at a
+// time, so chunks are stored in file order and a progress row never passes an unstored chunk.
+struct chunk_in_flight {
+  std::future<std::optional<failure>> done;
+  chunk_answer answer;
+  std::size_t records = 0;
+  std::uint64_t read_bytes = 0;
 };
 
 // The file's identity for its progress row: FNV-1a of its first MiB, and its size.
@@ -55,7 +72,12 @@ class file_import {
   // Sends the records read so far; `done` (when given) is where the file is complete up to
   // once they are stored.
   std::optional<failure> flush(std::optional<position> done);
-  std::optional<failure> post(const std::string& query, const std::string& body, std::optional<position>* stored);
+  // Waits for the chunk in flight, if any, and adds its answer to the totals.
+  std::optional<failure> collect();
+  // `lines`: the input line of each record of `body`, to name rejected records.
+  std::optional<failure> post(const std::string& query, const std::string& body,
+                              const std::vector<std::uint64_t>& lines, chunk_answer& answer,
+                              std::optional<position>* stored);
   void take_rejections();
 
   socket_client client_;
@@ -66,6 +88,7 @@ class file_import {
   shopify::import_reader reader_;
   shopify::import_output out_;
   std::uint64_t sent_ = 0, read_bytes_ = 0, size_ = 0;
+  std::unique_ptr<chunk_in_flight> in_flight_;
 };
 
 void add_rejection(import_totals& totals, const std::string& file, std::uint64_t line, std::string reason) {
@@ -81,8 +104,10 @@ void file_import::take_rejections() {
 }
 
 std::optional<failure> file_import::post(const std::string& query, const std::string& body,
-                                         std::optional<position>* stored) {
-  const std::string target = "/v1/import?shop=" + percent_encode(shop_) + "&file=" + identity_ + query;
+                                         const std::vector<std::uint64_t>& lines,
+                                         chunk_answer& answer, std::optional<position>* stored) {
+  const std::string target =
+      "/v1/import?shop=" + percent_encode(shop_) + "&file=" + identity_ + query;
   const std::string context = "import " + path_;
   for (int attempt = 0;; ++attempt) {
     auto got = call(client_, parser_, http::verb::post, target, context, chunk_timeout, 503, body);
@@ -96,15 +121,15 @@ std::optional<failure> file_import::post(const std::string& query, const std::st
     std::uint64_t imported = 0, unchanged = 0;
     if (got->json["imported"].get(imported) || got->json["unchanged"].get(unchanged))
       return failure{exit_code::daemon_error, context + ": unreadable answer"};
-    totals_.imported += imported;
-    totals_.unchanged += unchanged;
+    answer.imported += imported;
+    answer.unchanged += unchanged;
     simdjson::dom::array rejections;
     if (!got->json["rejections"].get(rejections)) {
       for (auto r : rejections) {
         std::uint64_t index = 0;
         std::string_view reason;
-        if (r["record"].get(index) || r["reason"].get(reason) || index >= out_.records.size()) continue;
-        add_rejection(totals_, path_, out_.records[index].line, std::string(reason));
+        if (r["record"].get(index) || r["reason"].get(reason) || index >= lines.size()) continue;
+        answer.rejected.emplace_back(lines[index], std::string(reason));
       }
     }
     if (stored) {
@@ -122,17 +147,41 @@ std::optional<failure> file_import::flush(std::optional<position> done) {
   take_rejections();
   if (out_.records.empty() && !done) return std::nullopt;
   std::string body;
-  for (const auto& r : out_.records) shopify::append_wire_line(body, r.value);
+  std::vector<std::uint64_t> lines;
+  lines.reserve(out_.records.size());
+  for (const auto& r : out_.records) {
+    shopify::append_wire_line(body, r.value);
+    lines.push_back(r.line);
+  }
   std::string query;
   if (done) {
     // A child still waiting for its parent was read but not sent: a resume starts at its line.
     if (auto pending = reader_.oldest_pending()) done = position{pending->offset, pending->line - 1};
     query = "&offset=" + std::to_string(done->offset) + "&line=" + std::to_string(done->line);
   }
-  if (auto f = post(query, body, nullptr)) return f;
-  sent_ += out_.records.size();
+  if (auto f = collect()) return f;
+  auto chunk = std::make_unique<chunk_in_flight>();
+  chunk->records = out_.records.size();
+  chunk->read_bytes = read_bytes_;
+  chunk->done =
+      std::async(std::launch::async,
+                 [this, query = std::move(query), body = std::move(body), lines = std::move(lines),
+                  answer = &chunk->answer] { return post(query, body, lines, *answer, nullptr); });
+  in_flight_ = std::move(chunk);
   out_.records.clear();
-  meter_.update(sent_, read_bytes_);
+  return std::nullopt;
+}
+
+std::optional<failure> file_import::collect() {
+  if (!in_flight_) return std::nullopt;
+  const std::unique_ptr<chunk_in_flight> chunk = std::move(in_flight_);
+  if (auto f = chunk->done.get()) return f;
+  totals_.imported += chunk->answer.imported;
+  totals_.unchanged += chunk->answer.unchanged;
+  for (auto& [line, reason] : chunk->answer.rejected)
+    add_rejection(totals_, path_, line, std::move(reason));
+  sent_ += chunk->records;
+  meter_.update(sent_, chunk->read_bytes);
   return std::nullopt;
 }
 
@@ -152,7 +201,8 @@ std::optional<failure> file_import::read_lines(std::ifstream& in, position start
   }
   if (in.bad()) return failure{exit_code::usage, "import " + path_ + ": read error"};
   totals_.orphans += reader_.finish(out_);
-  return flush(position{size_, line});
+  if (auto f = flush(position{size_, line})) return f;
+  return collect();
 }
 
 // A page spread over the file: read whole, sent in chunks, complete only with the last one.
@@ -170,8 +220,10 @@ std::optional<failure> file_import::read_page(std::ifstream& in) {
                         std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(end)));
     if (auto f = flush(end == all.size() ? std::optional<position>(position{size_, lines}) : std::nullopt)) return f;
   }
-  if (all.empty()) return flush(position{size_, lines});
-  return std::nullopt;
+  if (all.empty()) {
+    if (auto f = flush(position{size_, lines})) return f;
+  }
+  return collect();
 }
 
 std::optional<failure> file_import::run(bool restart) {
@@ -182,7 +234,8 @@ std::optional<failure> file_import::run(bool restart) {
                                                       (ec ? ec.message() : std::string(std::strerror(errno)))};
   identity_ = file_identity(path_, size_);
   std::optional<position> stored;
-  if (auto f = post("", "", &stored)) return f;
+  chunk_answer none;
+  if (auto f = post("", "", {}, none, &stored)) return f;
   position start = restart || !stored ? position{} : *stored;
   if (start.offset >= size_ && stored && !restart) {
     std::fprintf(stderr, "%s: already imported (shopseg import --restart imports it again)\n", path_.c_str());
