@@ -6,6 +6,7 @@
 //    "rejections": [{"record": INDEX, "reason": "..."}], "progress": {"offset": N, "line": N} | null}
 // `progress` is what the progress row of `file` held before this chunk (a client resumes
 // there); with offset and line the row is set to them once the whole chunk is committed.
+#include <algorithm>
 #include <charconv>
 
 #include "ingest.hpp"
@@ -80,6 +81,7 @@ answer query_api::import(const context& c) {
   thread_local shopify::decoder decoder;
   std::vector<rejection> rejected;
   std::string_view body = c.req.body();
+  chunk.events.reserve(static_cast<std::size_t>(std::count(body.begin(), body.end(), '\n')) + 1);
   std::size_t index = 0;
   while (!body.empty()) {
     const std::size_t newline = body.find('\n');
