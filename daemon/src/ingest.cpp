@@ -32,10 +32,16 @@ std::string_view to_string(ingest_status s) noexcept {
 namespace {
 // The checkpointer is woken for every this many new WAL frames (4 MiB of 4 KiB pages) ...
 constexpr int checkpoint_step_frames = 1024;
-// ... and the writer restarts the WAL once it holds this many (32 MiB): by then the
-// checkpointer has copied nearly all of it, so the restart's own copy and fsync are short,
-// and they come once every few seconds under load instead of several times a second.
+// ... and the WAL is restarted once it holds this many (32 MiB), but only when the checkpointer
+// has copied all but restart_backlog_frames of it. The restart copies that rest itself and
+// fsyncs the database file while the next batch waits; on a large store those are random pages
+// all over the file, so a restart with a whole checkpoint step left (up to 1,024 pages) held
+// the batch behind it for over 10 ms, with 128 it is a short copy. Until then the checkpointer
+// runs back to back. Past forced_restart_frames (64 MiB; a checkpointer that cannot keep up
+// with a full load) the writer restarts whatever is left, as SQLite's own checkpoint would.
 constexpr int restart_frames = 8192;
+constexpr int restart_backlog_frames = 128;
+constexpr int forced_restart_frames = 16384;
 }  // namespace
 
 ingest::ingest(store::writer& writer, const config& cfg, live_config& live, std::function<std::int64_t()> clock,
@@ -59,29 +65,53 @@ void ingest::after_commit() {
   const int frames = writer_.wal_frames();
   if (frames < checkpoint_requested_at_) checkpoint_requested_at_ = 0;  // the WAL restarted
   if (frames >= restart_frames) {
-    if (auto r = writer_.restart_wal(); !r) spdlog::warn("store: WAL restart failed: {}", r.error().message());
-    checkpoint_requested_at_ = 0;
+    int backfilled = 0;
+    {
+      std::lock_guard lock(checkpoint_mutex_);
+      // A report counts only when its run began after the restart's first commit.
+      if (checkpoint_served_ > restart_wake_) backfilled = checkpoint_backfilled_;
+    }
+    if (frames - backfilled <= restart_backlog_frames || frames >= forced_restart_frames) {
+      auto restarted = writer_.restart_wal();
+      if (!restarted) spdlog::warn("store: WAL restart failed: {}", restarted.error().message());
+      if (restarted && *restarted) {
+        std::lock_guard lock(checkpoint_mutex_);
+        restart_wake_ = checkpoint_wakes_;
+        checkpoint_requested_at_ = 0;
+        return;
+      }
+    }
+  } else if (frames - checkpoint_requested_at_ < checkpoint_step_frames) {
     return;
   }
-  if (frames - checkpoint_requested_at_ < checkpoint_step_frames) return;
   checkpoint_requested_at_ = frames;
   {
     std::lock_guard lock(checkpoint_mutex_);
     checkpoint_wanted_ = true;
+    ++checkpoint_wakes_;
   }
   checkpoint_wake_.notify_one();
 }
 
 void ingest::run_checkpoints() {
   for (;;) {
+    std::uint64_t serving = 0;
     {
       std::unique_lock lock(checkpoint_mutex_);
       checkpoint_wake_.wait(lock, [&] { return checkpoint_wanted_ || checkpoints_stopping_; });
       if (checkpoints_stopping_) return;
       checkpoint_wanted_ = false;
+      serving = checkpoint_wakes_;
     }
-    if (auto r = checkpoints_->checkpoint(); !r)
-      spdlog::warn("store: background checkpoint failed: {}", r.error().message());
+    auto progress = checkpoints_->checkpoint();
+    if (!progress) {
+      spdlog::warn("store: background checkpoint failed: {}", progress.error().message());
+      continue;
+    }
+    if (progress->backfilled_frames < 0) continue;
+    std::lock_guard lock(checkpoint_mutex_);
+    checkpoint_served_ = serving;
+    checkpoint_backfilled_ = progress->backfilled_frames;
   }
 }
 

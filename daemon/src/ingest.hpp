@@ -134,6 +134,11 @@ class ingest {
   std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_wake_;
   bool checkpoint_wanted_ = false;
+  // Under checkpoint_mutex_: wakes so far, the wake the last finished run served and the WAL
+  // frames it left backfilled, and the wake count at the last WAL restart (reports of runs
+  // woken before it describe the old WAL).
+  std::uint64_t checkpoint_wakes_ = 0, checkpoint_served_ = 0, restart_wake_ = 0;
+  int checkpoint_backfilled_ = 0;
   bool checkpoints_stopping_ = false;
   std::thread checkpoint_thread_;
   std::mutex mutex_;

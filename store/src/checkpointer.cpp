@@ -24,10 +24,14 @@ result<std::unique_ptr<checkpointer>> checkpointer::open(const std::string& path
 checkpointer::checkpointer(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
 checkpointer::~checkpointer() = default;
 
-result<void> checkpointer::checkpoint() {
-  const int rc = sqlite3_wal_checkpoint_v2(impl_->db->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-  if (rc != SQLITE_OK && rc != SQLITE_BUSY) return make_sqlite_error(rc);
-  return {};
+result<checkpoint_progress> checkpointer::checkpoint() {
+  checkpoint_progress progress;
+  const int rc = sqlite3_wal_checkpoint_v2(impl_->db->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                           &progress.log_frames, &progress.backfilled_frames);
+  // SQLITE_BUSY: the writer holds the checkpoint lock (its restart); nothing was copied.
+  if (rc == SQLITE_BUSY) return checkpoint_progress{-1, -1};
+  if (rc != SQLITE_OK) return make_sqlite_error(rc);
+  return progress;
 }
 
 }  // namespace store

@@ -76,11 +76,12 @@ result<void> writer::commit() {
 
 int writer::wal_frames() const noexcept { return impl_->wal_frames; }
 
-result<void> writer::restart_wal() {
+result<bool> writer::restart_wal() {
   const int rc = sqlite3_wal_checkpoint_v2(impl_->db->handle(), nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
-  if (rc != SQLITE_OK && rc != SQLITE_BUSY) return make_sqlite_error(rc);
+  if (rc == SQLITE_BUSY) return false;
+  if (rc != SQLITE_OK) return {boost::system::in_place_error, make_sqlite_error(rc)};
   impl_->wal_frames = 0;
-  return {};
+  return true;
 }
 
 void writer::rollback() noexcept {

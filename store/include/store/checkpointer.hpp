@@ -5,6 +5,9 @@
 // open_options::background_checkpoints, this object copies the bulk of the WAL concurrently
 // (PASSIVE: it never blocks the writer), and the writer only finishes the last frames and
 // restarts the WAL now and then (writer::restart_wal), a short stall instead of a long one.
+// checkpoint() reports how far it got so that the writer restarts only when little is left to
+// copy: on a large store the copy is of random pages all over the file, and the fsync after it
+// is what a waiting batch would feel.
 // One thread owns a checkpointer; not thread-safe.
 #pragma once
 
@@ -15,6 +18,13 @@
 
 namespace store {
 
+// What one checkpoint saw: the WAL's size and how much of it is now in the database file;
+// both -1 when it could not run (the writer held the checkpoint lock).
+struct checkpoint_progress {
+  int log_frames = 0;
+  int backfilled_frames = 0;
+};
+
 class checkpointer {
  public:
   static result<std::unique_ptr<checkpointer>> open(const std::string& path);
@@ -22,8 +32,8 @@ class checkpointer {
   checkpointer(const checkpointer&) = delete;
   checkpointer& operator=(const checkpointer&) = delete;
 
-  // Copies what no reader still needs into the database file and fsyncs it.
-  result<void> checkpoint();
+  // Copies what no reader still needs into the database file and fsyncs it; never waits.
+  result<checkpoint_progress> checkpoint();
 
  private:
   struct impl;

@@ -63,8 +63,9 @@ class writer {
   // Frames in the WAL after the last commit (0 when checkpoints are automatic).
   int wal_frames() const noexcept;
   // Copies what the checkpointer left and restarts the WAL from its beginning (the next
-  // transaction writes at its start). Outside a transaction.
-  result<void> restart_wal();
+  // transaction writes at its start). Outside a transaction. False when it could not: the
+  // checkpointer held the checkpoint lock (never waited for) or a reader still used the WAL.
+  result<bool> restart_wal();
   void rollback() noexcept;
 
   // Registers a shop (idempotent); `active` becomes true on any delivery after uninstall.
