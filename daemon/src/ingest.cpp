@@ -80,6 +80,9 @@ void ingest::after_commit() {
         checkpoint_requested_at_ = 0;
         return;
       }
+      // The checkpointer's run holds the lock: once it ends it stays idle and the next commit
+      // restarts (waking it again would start run after run of a few frames and an fsync each).
+      if (restarted) return;
     }
   } else if (frames - checkpoint_requested_at_ < checkpoint_step_frames) {
     return;
