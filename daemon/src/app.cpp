@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "listeners.hpp"
 #include "store/reader.hpp"
 #include "store/writer.hpp"
+#include "threads.hpp"
 
 namespace shopsegd {
 namespace {
@@ -213,8 +215,12 @@ int run_daemon(const config& cfg) {
 
     // The work guards keep a lane with no session yet running; drain() stops every lane.
     std::vector<std::thread> query_threads;
-    for (auto& io : queries.ios)
-      query_threads.emplace_back([io = io.get(), guard = asio::make_work_guard(*io)] { io->run(); });
+    for (std::size_t i = 0; i < queries.ios.size(); ++i)
+      query_threads.emplace_back(
+          [i, io = queries.ios[i].get(), guard = asio::make_work_guard(*queries.ios[i])] {
+            name_this_thread(("query-" + std::to_string(i)).c_str());
+            io->run();
+          });
     sd_notify(0, "READY=1");
     spdlog::info("shopsegd ready");
     net.run();

@@ -9,6 +9,7 @@
 
 #include "apply.hpp"
 #include "shopify/events.hpp"
+#include "threads.hpp"
 
 namespace shopsegd {
 
@@ -104,6 +105,8 @@ void ingest::after_commit() {
 }
 
 void ingest::run_checkpoints() {
+  name_this_thread("checkpointer");
+  make_this_thread_background();
   for (;;) {
     std::uint64_t serving = 0;
     {
@@ -177,6 +180,7 @@ void ingest::stop() {
 }
 
 void ingest::run() {
+  name_this_thread("writer");
   std::deque<job> batch;
   for (;;) {
     {

@@ -7,6 +7,7 @@ namespace store {
 
 struct checkpointer::impl {
   std::unique_ptr<detail::connection> db;
+  int backfilled = 0;  // WAL frames in the database file after the last checkpoint
 };
 
 result<std::unique_ptr<checkpointer>> checkpointer::open(const std::string& path) {
@@ -31,6 +32,20 @@ result<checkpoint_progress> checkpointer::checkpoint() {
   // SQLITE_BUSY: the writer holds the checkpoint lock (its restart); nothing was copied.
   if (rc == SQLITE_BUSY) return checkpoint_progress{-1, -1};
   if (rc != SQLITE_OK) return make_sqlite_error(rc);
+  const bool copied = progress.backfilled_frames != impl_->backfilled;
+  impl_->backfilled = progress.backfilled_frames;
+  // Why: SQLite syncs the database file only after a checkpoint that reached the WAL's end,
+  // and under steady ingest a commit lands during nearly every copy, so the pages this
+  // connection wrote stayed dirty until the writer's restart_wal() synced them all, holding
+  // every webhook behind that flush. Synced here, off the writer's thread and without a lock,
+  // the restart's own sync finds only the last frames.
+  if (copied && progress.backfilled_frames < progress.log_frames) {
+    sqlite3_file* file = nullptr;
+    if (sqlite3_file_control(impl_->db->handle(), "main", SQLITE_FCNTL_FILE_POINTER, &file) == SQLITE_OK &&
+        file && file->pMethods)
+      if (const int synced = file->pMethods->xSync(file, SQLITE_SYNC_NORMAL); synced != SQLITE_OK)
+        return make_sqlite_error(synced);
+  }
   return progress;
 }
 

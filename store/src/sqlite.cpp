@@ -13,7 +13,7 @@ result<std::unique_ptr<connection>> connection::open(const std::string& path, in
   std::unique_ptr<connection> conn(new connection(db));
   sqlite3_extended_result_codes(db, 1);
   // A reader may briefly meet the writer's checkpoint; the writer may meet a crashed peer's lock.
-  sqlite3_busy_timeout(db, 5000);
+  sqlite3_busy_timeout(db, busy_timeout_ms);
   return conn;
 }
 

@@ -25,6 +25,9 @@
 
 namespace store::detail {
 
+// How long a connection waits for another's lock before SQLITE_BUSY.
+constexpr int busy_timeout_ms = 5000;
+
 class connection {
  public:
   // Opens `path` with sqlite3_open_v2 `flags`, extended result codes and a busy timeout.

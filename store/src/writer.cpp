@@ -77,7 +77,14 @@ result<void> writer::commit() {
 int writer::wal_frames() const noexcept { return impl_->wal_frames; }
 
 result<bool> writer::restart_wal() {
-  const int rc = sqlite3_wal_checkpoint_v2(impl_->db->handle(), nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+  // Why no busy handler: a RESTART checkpoint holds the write lock while it waits for every
+  // reader to leave the WAL, and with the connection's 5 s busy timeout a long read (a backup,
+  // a members walk) held every webhook behind it, up to 5 s per attempt. Without it SQLite
+  // answers SQLITE_BUSY at once and the caller tries again after a later commit.
+  sqlite3* db = impl_->db->handle();
+  sqlite3_busy_handler(db, nullptr, nullptr);
+  const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+  sqlite3_busy_timeout(db, detail::busy_timeout_ms);
   if (rc == SQLITE_BUSY) return false;
   if (rc != SQLITE_OK) return {boost::system::in_place_error, make_sqlite_error(rc)};
   impl_->wal_frames = 0;
