@@ -128,6 +128,59 @@ result<std::vector<ledger_entry>> read_ledger(connection& db, std::string_view s
   return q.rows<ledger_entry>([](const query& r) { return ledger_entry{r.id_at(0), r.int_at(1), r.int_at(2)}; });
 }
 
+result<std::vector<customer_with_ledger>> read_customers_after(
+    connection& db, const std::optional<customer_key>& after, int limit) {
+  std::vector<customer_with_ledger> out;
+  {
+    static const std::string sql =
+        std::string(customer_columns) +
+        "WHERE (shop, customer_id) > (?1, ?2) ORDER BY shop, customer_id LIMIT ?3";
+    auto s = db.prepare(sql.c_str());
+    if (!s) return s.error();
+    query q(*s);
+    if (after)
+      q.bind_text(1, after->shop).bind_id(2, after->customer_id);
+    else
+      q.bind_text(1, "").bind_int(2, INT64_MIN);
+    q.bind_int(3, limit);
+    for (;;) {
+      auto row = q.step();
+      if (!row) return row.error();
+      if (!*row) break;
+      out.push_back({customer_from_row(q), {}});
+    }
+  }
+  // The ledgers of each shop's run of customers in one scan of orders_by_customer, with the
+  // conditions and order of read_ledger.
+  auto s = db.prepare(
+      "SELECT customer_id, order_id, processed_at_ms, net_amount_minor FROM orders WHERE shop = ?1 "
+      "AND "
+      "customer_id BETWEEN ?2 AND ?3 AND test = 0 AND cancelled_at_ms IS NULL AND financial_status "
+      "!= 'voided' "
+      "ORDER BY customer_id, processed_at_ms, order_id");
+  if (!s) return s.error();
+  for (std::size_t begin = 0; begin < out.size();) {
+    std::size_t end = begin;
+    while (end < out.size() && out[end].view.shop == out[begin].view.shop) ++end;
+    query q(*s);
+    q.bind_text(1, out[begin].view.shop)
+        .bind_id(2, out[begin].view.customer_id)
+        .bind_id(3, out[end - 1].view.customer_id);
+    std::size_t at = begin;  // customers and orders both ascend by customer id
+    for (;;) {
+      auto row = q.step();
+      if (!row) return row.error();
+      if (!*row) break;
+      const id_t id = q.id_at(0);
+      while (at < end && out[at].view.customer_id < id) ++at;
+      if (at < end && out[at].view.customer_id == id)
+        out[at].ledger.push_back({q.id_at(1), q.int_at(2), q.int_at(3)});
+    }
+    begin = end;
+  }
+  return out;
+}
+
 result<std::optional<std::vector<std::string>>> read_memberships(connection& db, std::string_view shop, id_t customer_id) {
   auto s = db.prepare("SELECT segments FROM customers WHERE shop = ?1 AND customer_id = ?2");
   if (!s) return s.error();

@@ -179,17 +179,16 @@ result<std::optional<std::int64_t>> writer::earliest_next_change() {
 }
 
 result<std::vector<customer_key>> writer::customers_after(const std::optional<customer_key>& after, int limit) {
-  auto s = impl_->stmt(
-      "SELECT shop, customer_id FROM customers WHERE (shop, customer_id) > (?1, ?2) "
-      "ORDER BY shop, customer_id LIMIT ?3");
-  if (!s) return s.error();
-  detail::query q(*s);
-  if (after) q.bind_text(1, after->shop).bind_id(2, after->customer_id);
-  else q.bind_text(1, "").bind_int(2, INT64_MIN);
-  q.bind_int(3, limit);
-  return q.rows<customer_key>([](const detail::query& r) -> customer_key {
-    return {std::string(r.text_at(0)), r.id_at(1)};
-  });
+  STORE_TRY(impl_->settle_views());
+  auto found = detail::read_customers_after(*impl_->db, after, limit);
+  if (!found) return found.error();
+  std::vector<customer_key> keys;
+  keys.reserve(found->size());
+  for (auto& c : *found) {
+    keys.push_back({c.view.shop, c.view.customer_id});
+    impl_->views.push_back({std::move(c.view), std::move(c.ledger), false, std::nullopt});
+  }
+  return keys;
 }
 
 result<void> writer::for_each_membership(

@@ -163,6 +163,8 @@ class writer {
   // The earliest next change of any customer (to arm the timer).
   result<std::optional<std::int64_t>> earliest_next_change();
   // Every customer after `after` (nullopt: from the start) in key order, `limit` at a time.
+  // Reads them with their ledgers in two range scans and keeps them, like refresh_aggregates,
+  // for customer() and ledger() until the next mutation (a reload evaluates them next).
   result<std::vector<customer_key>> customers_after(const std::optional<customer_key>& after, int limit);
   // Calls `visit` with the stored memberships of every customer that has some (one scan, to
   // rebuild in-memory counts at start).
