@@ -2,7 +2,7 @@
 // 1,000,000 customers (one counting order each), the segments of config.example.toml.
 //   1. a clock tick with 100 customers due evaluates those 100 (and only those);
 //   2. a full recompute (what a reload does), 1,000 customers per transaction.
-//   build-bench/bench/segments_bench [--customers N] [--due N] [--keep DIR]
+//   build-bench/bench/segments_bench [--customers N] [--due N] [--keep DIR] [--fill-only]
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -66,11 +66,14 @@ void fill(const std::string& path, long customers, long due, std::int64_t now_ms
 
 int main(int argc, char** argv) {
   long customers = 1'000'000, due = 100;
+  bool fill_only = false;
   std::string keep;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--customers")) customers = std::atol(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--due")) due = std::atol(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--keep")) keep = argv[i + 1];
+  for (int i = 1; i < argc; ++i) {
+    const bool has_value = i + 1 < argc;
+    if (!std::strcmp(argv[i], "--fill-only")) fill_only = true;
+    else if (has_value && !std::strcmp(argv[i], "--customers")) customers = std::atol(argv[++i]);
+    else if (has_value && !std::strcmp(argv[i], "--due")) due = std::atol(argv[++i]);
+    else if (has_value && !std::strcmp(argv[i], "--keep")) keep = argv[++i];
   }
   const auto dir = keep.empty() ? std::filesystem::temp_directory_path() / ("shopseg-segbench-" + std::to_string(::getpid()))
                                 : std::filesystem::path(keep);
@@ -88,6 +91,7 @@ int main(int argc, char** argv) {
   auto t = clock_type::now();
   fill(path, customers, due, now);
   std::printf("store: %ld customers with one order each, filled in %.1f s\n", customers, seconds_since(t));
+  if (fill_only) return 0;  // a store for bench/run-reload.sh (with --keep)
 
   shopsegd::segment_engine engine(config);
   t = clock_type::now();
