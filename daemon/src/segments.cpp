@@ -147,26 +147,53 @@ store::result<evaluation_stats> segment_engine::evaluate(store::writer& w, const
     for (const auto& r : requests) before.try_emplace(r.key.shop, boundaries(r.key.shop));
   std::set<store::customer_key> done;
   std::map<std::string, std::string> moved;  // shop -> cause of its last spend change
+  // The boundaries each customer of the batch was evaluated against: the spends of customers
+  // after it in the batch may still move them.
+  struct evaluated_against {
+    const evaluation_request* request;
+    std::vector<std::optional<std::int64_t>> bounds;
+  };
+  std::vector<evaluated_against> seen;
   for (const auto& r : requests) {
     if (!done.insert(r.key).second) continue;
     auto spend_moved = evaluate_one(w, r.key, r.cause, now_ms, stats);
     if (!spend_moved) return spend_moved.error();
     if (*spend_moved) moved[r.key.shop] = r.cause;
+    if (!thresholds_.empty()) seen.push_back({&r, boundaries(r.key.shop)});
   }
-  // A moved boundary flips exactly the buyers whose spend lies between the old and new one.
+  static constexpr auto lowest = std::numeric_limits<std::int64_t>::min();
+  // Members of a percentile comparison are the buyers whose spend exceeds its boundary.
+  auto verdicts_differ = [](std::int64_t spend, const std::vector<std::optional<std::int64_t>>& x,
+                            const std::vector<std::optional<std::int64_t>>& y) {
+    for (std::size_t i = 0; i < x.size(); ++i)
+      if ((spend > x[i].value_or(lowest)) != (spend > y[i].value_or(lowest))) return true;
+    return false;
+  };
   for (const auto& [shop, cause] : moved) {
     const auto after = boundaries(shop);
+    // A moved boundary flips exactly the buyers outside the batch whose spend lies between the
+    // old and new one: their memberships were decided against the old boundaries.
     const auto& old = before[shop];
+    std::set<store::id_t> crossed;
     for (std::size_t i = 0; i < after.size(); ++i) {
       if (old[i] == after[i]) continue;
-      constexpr auto lowest = std::numeric_limits<std::int64_t>::min();
       const std::int64_t a = old[i].value_or(lowest), b = after[i].value_or(lowest);
       for (store::id_t id : ranks_.between(shop, std::min(a, b), std::max(a, b))) {
-        if (!done.insert({shop, id}).second) continue;
+        if (done.count({shop, id}) || !crossed.insert(id).second) continue;
         auto r = evaluate_one(w, {shop, id}, cause, now_ms, stats);
         if (!r) return r.error();
         ++stats.by_percentile;
       }
+    }
+    // A customer of the batch whose verdict differs under the final boundaries is evaluated
+    // again (its first answer may then be logged and undone in the same commit).
+    for (const auto& s : seen) {
+      if (s.request->key.shop != shop || s.bounds == after) continue;
+      const auto spend = ranks_.spend_of(shop, s.request->key.customer_id);
+      if (!spend || !verdicts_differ(*spend, s.bounds, after)) continue;
+      auto r = evaluate_one(w, s.request->key, s.request->cause, now_ms, stats);
+      if (!r) return r.error();
+      ++stats.by_percentile;
     }
   }
   return stats;

@@ -69,4 +69,12 @@ std::size_t spend_ranks::buyers(const std::string& shop) const {
   return it == shops_.end() ? 0 : it->second.spends.size();
 }
 
+std::optional<std::int64_t> spend_ranks::spend_of(const std::string& shop, store::id_t customer) const {
+  auto it = shops_.find(shop);
+  if (it == shops_.end()) return std::nullopt;
+  auto c = it->second.by_customer.find(customer);
+  if (c == it->second.by_customer.end()) return std::nullopt;
+  return c->second;
+}
+
 }  // namespace shopsegd

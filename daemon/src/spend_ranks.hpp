@@ -33,6 +33,8 @@ class spend_ranks {
   // Customers of the shop whose spend lies in [low, high].
   std::vector<store::id_t> between(const std::string& shop, std::int64_t low, std::int64_t high) const;
   std::size_t buyers(const std::string& shop) const;
+  // The customer's spend as set (nullopt: not a buyer).
+  std::optional<std::int64_t> spend_of(const std::string& shop, store::id_t customer) const;
 
  private:
   using key = std::pair<std::int64_t, store::id_t>;  // (spend, customer) keeps ties apart

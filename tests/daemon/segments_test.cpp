@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 
 #include "calendar.hpp"
 #include "rules/evaluate.hpp"
@@ -69,6 +70,26 @@ struct fixture {
     REQUIRE(stats.has_value());
     REQUIRE(w->commit().has_value());
     return *stats;
+  }
+  // One transaction holding an order for each (customer, cents), evaluated together, as a
+  // group commit of several deliveries or an import batch does.
+  void batch(const std::vector<std::pair<store::id_t, std::int64_t>>& orders, std::int64_t now) {
+    REQUIRE(w->begin().has_value());
+    for (const auto& [customer, cents] : orders) {
+      store::order_record o;
+      o.order_id = 1000 + static_cast<store::id_t>(++webhook);
+      o.customer_id = customer;
+      o.updated_at_ms = o.created_at_ms = o.processed_at_ms = now;
+      o.net_amount_minor = cents;
+      o.currency = "USD";
+      o.financial_status = "paid";
+      REQUIRE(w->upsert_order(shop, o, nullptr).has_value());
+    }
+    REQUIRE(w->refresh_aggregates().has_value());
+    std::vector<shopsegd::evaluation_request> requests;
+    for (const auto& key : w->touched()) requests.push_back({key, "batch"});
+    REQUIRE(engine->evaluate(*w, requests, now).has_value());
+    REQUIRE(w->commit().has_value());
   }
   shopsegd::evaluation_stats tick(std::int64_t now) {
     REQUIRE(w->begin().has_value());
@@ -237,6 +258,48 @@ query = "amount_spent_percentile >= 80"
   auto log = f.log();
   const bool cause_is_webhook = std::all_of(log.begin(), log.end(), [](const auto& e) { return e.cause.rfind("wh-", 0) == 0; });
   CHECK(cause_is_webhook);
+}
+
+TEST_CASE("percentile memberships after batches of many customers equal the definition") {
+  // In one batch, a customer evaluated early sees the boundary before the later customers'
+  // spends moved it; the end state must still be the definition's, whatever the order.
+  fixture f(R"toml(
+[[segment]]
+name = "high-value"
+query = "amount_spent_percentile >= 80"
+[[segment]]
+name = "not-top"
+query = "amount_spent_percentile < 50"
+)toml");
+  const auto now = at(2026, 6, 1);
+  std::map<store::id_t, std::int64_t> spend;
+  std::uint64_t seed = 12345;
+  auto next = [&seed](std::uint64_t n) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (seed >> 33) % n;
+  };
+  for (int round = 0; round < 40; ++round) {
+    std::vector<std::pair<store::id_t, std::int64_t>> orders;
+    const auto size = 1 + next(12);
+    for (std::uint64_t i = 0; i < size; ++i) {
+      const auto customer = static_cast<store::id_t>(1 + next(60));
+      const auto cents = static_cast<std::int64_t>(100 + next(5000));
+      orders.emplace_back(customer, cents);
+      spend[customer] += cents;
+    }
+    f.batch(orders, now);
+    const auto n = static_cast<std::int64_t>(spend.size());
+    for (const auto& [customer, amount] : spend) {
+      std::int64_t less = 0;
+      for (const auto& other : spend) less += other.second < amount;
+      std::vector<std::string> expected;
+      if (100 * less >= 80 * n) expected.push_back("high-value");
+      if (100 * less < 50 * n) expected.push_back("not-top");
+      CAPTURE(round);
+      CAPTURE(customer);
+      CHECK(f.segments_of(customer) == expected);
+    }
+  }
 }
 
 TEST_CASE("segment config errors point into the file, inside multi-line queries") {
