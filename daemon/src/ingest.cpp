@@ -187,10 +187,10 @@ void ingest::run() {
       std::unique_lock lock(mutex_);
       // Wake for the next customer due on the clock, and at least once a minute so retention
       // pruning runs on an idle daemon too.
-      // A running import does not wait (ingest_import.cpp), a running reload only until its
-      // next batch is due: their batches go between the deliveries' batches.
+      // A running reload does not wait: its batches go between the deliveries' batches.
+      // So does a running import (ingest_import.cpp).
       const auto wait = importing_ ? std::chrono::milliseconds(0)
-                        : reloading_ ? std::chrono::milliseconds(std::max<std::int64_t>(0, reload_next_at_ms_ - now_ms()))
+                        : reloading_ ? std::chrono::milliseconds(std::max<std::int64_t>(0, reload_retry_at_ms_ - now_ms()))
                                      : wait_time(clock_());
       wake_.wait_for(lock, wait, [&] { return stopping_ || !queue_.empty() || pending_reload_ || !imports_.empty(); });
       if (queue_.empty() && stopping_) return fail_imports();
@@ -200,22 +200,10 @@ void ingest::run() {
     }
     const std::int64_t now = clock_();
     maybe_prune(now);
-    const bool deliveries = !batch.empty();
-    if (deliveries) commit_batch(batch);
+    if (!batch.empty()) commit_batch(batch);
     batch.clear();
     import_step();
-    if (reloading_) {
-      const std::int64_t started = now_ms();
-      reload_step();
-      // While webhooks flow, the next reload batch waits as long as this one ran and the
-      // deliveries of that time are committed meanwhile: without the pause each delivery batch
-      // would be followed at once by a reload batch, and at a connection-bound sender's pace
-      // ingest would fall behind for the whole reload.
-      if (deliveries && reloading_) {
-        const std::int64_t ended = now_ms();
-        reload_next_at_ms_ = std::max(reload_next_at_ms_, ended + (ended - started));
-      }
-    }
+    if (reloading_) reload_step();
     // The clock waits while a reload runs: the reload re-evaluates everyone anyway.
     else if (next_due_ms_ && *next_due_ms_ <= clock_()) run_clock(clock_());
   }

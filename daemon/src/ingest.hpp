@@ -126,9 +126,7 @@ class ingest {
   std::optional<store::customer_key> reload_done_through_;
   std::size_t reload_evaluated_ = 0, reload_changes_ = 0;
   std::int64_t reload_started_ms_ = 0;
-  // The next reload batch waits until then: a second after a failed batch, and while webhooks
-  // flow, as long as the previous batch ran (so a reload takes at most half of the writer).
-  std::int64_t reload_next_at_ms_ = 0;
+  std::int64_t reload_retry_at_ms_ = 0;  // after a failed batch
   std::shared_ptr<const config> pending_reload_;  // guarded by mutex_
   // The background checkpointer and its thread.
   std::unique_ptr<store::checkpointer> checkpoints_;

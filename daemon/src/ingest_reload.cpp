@@ -51,10 +51,10 @@ void ingest::reload_step() {
     writer_.rollback();
     counts_.rollback();
     // A store that fails (a full disk) is retried a second later, not in a busy loop.
-    reload_next_at_ms_ = now_ms() + 1000;
+    reload_retry_at_ms_ = now_ms() + 1000;
     spdlog::error("reload: a recompute batch failed ({}); retrying in a second", ec.message());
   };
-  if (now_ms() < reload_next_at_ms_) return;
+  if (now_ms() < reload_retry_at_ms_) return;
   if (auto b = writer_.begin(); !b) return failed(b.error());
   auto keys = writer_.customers_after(reload_done_through_, reload_batch);
   if (!keys) return failed(keys.error());
