@@ -117,6 +117,8 @@ namespace detail {
 // Inserts the row of a customer an import batch built (view_entry::insert_pending) as the
 // view holds it (writer_import.cpp).
 result<void> insert_new_customer(writer_state& w, const writer_state::view_entry& v);
+// Names joined with commas, as the customers table stores tags and memberships.
+std::string comma_joined(const std::vector<std::string>& names);
 // Folds one tag event (kind "set", "add" or "remove"; comma-joined tags) into sorted tags.
 void fold_tag_event(std::vector<std::string>& tags, std::string_view kind, std::string_view joined);
 // Writes a customer's aggregates, the time it changed and its email (writer_refresh.cpp).

@@ -230,9 +230,7 @@ result<void> detail::insert_new_customer(writer_state& w, const writer_state::vi
       "?6, ?7, ?8, "
       "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)");
   if (!s) return s.error();
-  std::string tags, segments;
-  for (const auto& tag : v.tags) tags.append(tags.empty() ? "" : ",").append(tag);
-  for (const auto& name : v.segments) segments.append(segments.empty() ? "" : ",").append(name);
+  const std::string tags = detail::comma_joined(v.tags), segments = detail::comma_joined(v.segments);
   detail::query q(*s);
   return q.bind_text(1, v.shop)
       .bind_id(2, v.customer_id)

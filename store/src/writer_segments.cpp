@@ -6,9 +6,8 @@
 #include "writer_impl.hpp"
 
 namespace store {
-namespace {
 
-std::string comma_joined(const std::vector<std::string>& names) {
+std::string detail::comma_joined(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names) {
     if (!out.empty()) out += ',';
@@ -16,6 +15,7 @@ std::string comma_joined(const std::vector<std::string>& names) {
   }
   return out;
 }
+namespace {
 
 #define SHOPSEG_TOTALS                                                                                \
   "UPDATE customers SET amount_spent_minor = ?5, number_of_orders = ?6, first_order_at_ms = ?7, "     \
@@ -45,7 +45,7 @@ result<void> record_kept(detail::writer_state& w, detail::writer_state::view_ent
     kept.totals_pending = false;
     return {};
   }
-  const bool segments_moved = comma_joined(v.segments) != names;
+  const bool segments_moved = detail::comma_joined(v.segments) != names;
   const bool next_moved = v.next_change_at_ms != next_change_at_ms;
   const char* sql = kept.totals_pending ? totals_and[(segments_moved ? 2 : 0) + (next_moved ? 1 : 0)]
                     : segments_moved && next_moved
