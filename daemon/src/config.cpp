@@ -30,7 +30,7 @@ const toml::table* section(reader& r, const toml::table& root, std::string_view 
   auto* n = root.get(name);
   if (!n) return nullptr;
   if (auto* t = n->as_table()) return t;
-  r.error(n->source(), "[" + std::string(name) + "] must be a table");
+  r.error(n->source(), fmt::format("[{}] must be a table", name));
   return nullptr;
 }
 

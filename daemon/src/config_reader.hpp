@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <spdlog/fmt/fmt.h>
 #include <toml++/toml.h>
 
 #include "config.hpp"
@@ -50,15 +51,14 @@ class reader {
     for (const auto& [key, node] : table) {
       bool found = false;
       for (auto k : known) found = found || k == key.str();
-      if (!found) error(node.source(), "unknown key '" + std::string(key.str()) + "' in [" +
-                                           std::string(section) + "]");
+      if (!found) error(node.source(), fmt::format("unknown key '{}' in [{}]", key.str(), section));
     }
   }
 
   void get(const toml::table& t, std::string_view key, std::string& out) {
     if (auto* n = t.get(key)) {
       if (auto v = n->value<std::string>()) out = *v;
-      else error(n->source(), "'" + std::string(key) + "' must be a string");
+      else error(n->source(), fmt::format("'{}' must be a string", key));
     }
   }
 
@@ -67,10 +67,9 @@ class reader {
            std::int64_t max) {
     if (auto* n = t.get(key)) {
       auto v = n->value<std::int64_t>();
-      if (!v || !n->is_integer()) error(n->source(), "'" + std::string(key) + "' must be an integer");
+      if (!v || !n->is_integer()) error(n->source(), fmt::format("'{}' must be an integer", key));
       else if (*v < min || *v > max)
-        error(n->source(), "'" + std::string(key) + "' must be between " + std::to_string(min) +
-                               " and " + std::to_string(max));
+        error(n->source(), fmt::format("'{}' must be between {} and {}", key, min, max));
       else out = static_cast<Int>(*v);
     }
   }
@@ -79,11 +78,11 @@ class reader {
     auto* n = t.get(key);
     if (!n) return;
     auto* arr = n->as_array();
-    if (!arr) return error(n->source(), "'" + std::string(key) + "' must be an array of strings");
+    if (!arr) return error(n->source(), fmt::format("'{}' must be an array of strings", key));
     out.clear();
     for (const auto& item : *arr) {
       if (auto v = item.value<std::string>()) out.push_back(*v);
-      else error(item.source(), "'" + std::string(key) + "' must hold only strings");
+      else error(item.source(), fmt::format("'{}' must hold only strings", key));
     }
   }
 

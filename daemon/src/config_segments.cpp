@@ -14,7 +14,7 @@ std::shared_ptr<const rules::query> read_query(reader& r, const toml::table& t, 
                                                std::string& text, rules::subject about) {
   auto* n = t.get("query");
   if (!n) {
-    r.error(t.source(), "[[" + std::string(section) + "]] needs a query");
+    r.error(t.source(), fmt::format("[[{}]] needs a query", section));
     return nullptr;
   }
   auto v = n->value_exact<std::string>();
@@ -43,7 +43,7 @@ const toml::array* array_of_tables(reader& r, const toml::table& root, std::stri
   auto* n = root.get(key);
   if (!n) return nullptr;
   auto* arr = n->as_array();
-  if (!arr) r.error(n->source(), "'" + std::string(key) + "' must be an array of tables ([[" + std::string(key) + "]])");
+  if (!arr) r.error(n->source(), fmt::format("'{0}' must be an array of tables ([[{0}]])", key));
   return arr;
 }
 
@@ -70,7 +70,7 @@ service_attributes read_service(reader& r, const toml::table& t, std::string_vie
   service_attributes out;
   for (const auto& [key, node] : t) {
     if (auto literal = json_literal(node)) out.emplace_back(std::string(key.str()), *literal);
-    else r.error(node.source(), "[" + std::string(section) + "] values must be strings, integers or booleans");
+    else r.error(node.source(), fmt::format("[{}] values must be strings, integers or booleans", section));
   }
   return out;
 }
