@@ -24,7 +24,8 @@
 //                       recomputed from orders, Shopify's purchasing summary beside ours.
 //                       profile_version_ms guards the profile fields; profile_from_customer_payload
 //                       says whether a customers/* payload set them (an order's nested customer
-//                       never overrides one of the same or newer version). next_change_at_ms
+//                       never overrides one of the same or newer version); version 7 guards each
+//                       field on its own. next_change_at_ms
 //                       is the next time a time-based segment answer may change (indexed).
 //   customer_tombstones deleted ('deleted') and erased ('redacted') customer ids.
 //   customer_aliases    merged customers: deleted_id -> kept_id.
@@ -38,7 +39,8 @@
 // Version 2 adds indexes for merges and redacts; version 3 the settings table; version 4 moves
 // memberships into customers.segments and drops the change log's secondary indexes; version 5
 // adds the phone lookup key and the drift index; version 6 keys deliveries by (shop_keys.id,
-// webhook id as 16 bytes when it is a UUID) without the topic. Planner statistics are pinned at
+// webhook id as 16 bytes when it is a UUID) without the topic; version 7 versions each profile
+// field. Planner statistics are pinned at
 // every open (see planner_statistics).
 #include "sqlite.hpp"
 #include "store/phone.hpp"
@@ -284,9 +286,38 @@ ALTER TABLE deliveries_v6 RENAME TO deliveries;
 CREATE INDEX deliveries_by_time ON deliveries(received_at_ms);
 )sql";
 
+// Version 7: a version per profile field, so that the stored profile does not depend on the
+// order in which its records arrived (docs/profile_versions.md). <field>_version is the key of
+// the record the field's value came from: its updated_at_ms * 2, plus 1 for a customers/*
+// payload (which wins a tie with an order's nested customer); NULL while no record carried the
+// field. profile_email is the newest email a profile record carried; customers.email is the
+// email shown and looked up, derived from it and the orders' emails at every refresh.
+// profile_version_ms becomes the newest version seen and profile_from_customer_payload whether
+// any customers/* payload was seen. Existing rows take their profile version for every field
+// they hold; the email of a customer known only from orders that have an email stays derived.
+constexpr const char* migration_7 = R"sql(
+ALTER TABLE customers ADD COLUMN profile_email TEXT;
+ALTER TABLE customers ADD COLUMN email_version INTEGER;
+ALTER TABLE customers ADD COLUMN phone_version INTEGER;
+ALTER TABLE customers ADD COLUMN first_name_version INTEGER;
+ALTER TABLE customers ADD COLUMN last_name_version INTEGER;
+ALTER TABLE customers ADD COLUMN state_version INTEGER;
+ALTER TABLE customers ADD COLUMN created_at_version INTEGER;
+UPDATE customers SET
+  phone_version = CASE WHEN phone IS NULL THEN NULL ELSE profile_version_ms * 2 + profile_from_customer_payload END,
+  first_name_version = CASE WHEN first_name IS NULL THEN NULL ELSE profile_version_ms * 2 + profile_from_customer_payload END,
+  last_name_version = CASE WHEN last_name IS NULL THEN NULL ELSE profile_version_ms * 2 + profile_from_customer_payload END,
+  state_version = CASE WHEN state IS NULL THEN NULL ELSE profile_version_ms * 2 + profile_from_customer_payload END,
+  created_at_version = CASE WHEN created_at_ms IS NULL THEN NULL ELSE profile_version_ms * 2 + profile_from_customer_payload END;
+UPDATE customers SET profile_email = email,
+  email_version = profile_version_ms * 2 + profile_from_customer_payload
+  WHERE email IS NOT NULL AND (profile_from_customer_payload = 1 OR NOT EXISTS(SELECT 1 FROM orders o
+    WHERE o.shop = customers.shop AND o.customer_id = customers.customer_id AND o.email != ''));
+)sql";
+
 // migrations[i] brings the schema from version i to version i + 1.
-constexpr const char* migrations[] = {migration_1, migration_2, migration_3,
-                                      migration_4, migration_5, migration_6};
+constexpr const char* migrations[] = {migration_1, migration_2, migration_3, migration_4,
+                                      migration_5, migration_6, migration_7};
 
 // Fixed planner statistics (sqlite_stat1), written at every open. Without statistics SQLite
 // cannot know that `shop` has few distinct values, and it answers "WHERE shop = ? AND

@@ -139,31 +139,76 @@ result<void> detail::writer_state::tombstone_customer(std::string_view shop, id_
   return q.bind_text(1, shop).bind_id(2, customer_id).bind_int(3, at_ms).bind_text(4, kind).run();
 }
 
+std::int64_t detail::profile_key(std::int64_t updated_at_ms, profile_source source) {
+  return updated_at_ms * 2 + (source == profile_source::customer_payload ? 1 : 0);
+}
+
+namespace {
+
+// Whether a record (key ?11) that carries `value` wins the field over the stored one (see
+// docs/profile_versions.md): a field no record carried yet, a newer key, or the same key and a
+// greater value, so that two different records of one version agree whichever came first.
+std::string field_wins(const char* param, const char* column, const char* version) {
+  return std::string("(") + param + " IS NOT NULL AND (" + version + " IS NULL OR ?11 > " +
+         version + " OR (?11 = " + version + " AND " + param + " > " + column + ")))";
+}
+
+std::string apply_profile_sql() {
+  struct field {
+    const char *param, *column, *version;
+  };
+  constexpr field fields[] = {
+      {"?3", "profile_email", "email_version"},   {"?4", "phone", "phone_version"},
+      {"?5", "first_name", "first_name_version"}, {"?6", "last_name", "last_name_version"},
+      {"?7", "state", "state_version"},           {"?8", "created_at_ms", "created_at_version"}};
+  std::string sql =
+      "INSERT INTO customers(shop, customer_id, email, email_lower, profile_email, phone, "
+      "first_name, last_name, state, created_at_ms, profile_version_ms, "
+      "profile_from_customer_payload, email_version, phone_version, first_name_version, "
+      "last_name_version, state_version, created_at_version) VALUES(?1, ?2, ?3, lower(?3), ?3, "
+      "?4, ?5, ?6, ?7, ?8, ?9, ?10";
+  for (const field& f : fields) sql += std::string(", iif(") + f.param + " IS NULL, NULL, ?11)";
+  sql += ") ON CONFLICT DO UPDATE SET ";
+  std::string any_wins;
+  for (const field& f : fields) {
+    const std::string wins = field_wins(f.param, f.column, f.version);
+    sql += std::string(f.column) + " = iif(" + wins + ", " + f.param + ", " + f.column + "), " +
+           f.version + " = iif(" + wins + ", ?11, " + f.version + "), ";
+    any_wins += wins + " OR ";
+  }
+  return sql +
+         "profile_version_ms = max(profile_version_ms, ?9), profile_from_customer_payload = "
+         "max(profile_from_customer_payload, ?10) WHERE " +
+         any_wins + "?9 > profile_version_ms OR ?10 > profile_from_customer_payload";
+}
+
+}  // namespace
+
 result<outcome> detail::writer_state::apply_profile(std::string_view shop, id_t customer_id,
-                                            const profile_record& profile,
-                                            profile_source source) {
-  // The version guard is the upsert's WHERE, so a stale profile changes no row: a profile of
-  // the same version changes nothing, except that a customers/* payload wins over a nested
-  // order customer of that version; an older one never changes anything.
-  auto s = stmt(
-      "INSERT INTO customers(shop, customer_id, email, email_lower, phone, first_name, last_name,"
-      " state, created_at_ms, profile_version_ms, profile_from_customer_payload) "
-      "VALUES(?1, ?2, ?3, lower(?3), ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO UPDATE SET "
-      "email = coalesce(?3, email), phone = coalesce(?4, phone), first_name = coalesce(?5, first_name), "
-      "last_name = coalesce(?6, last_name), state = coalesce(?7, state), "
-      "created_at_ms = coalesce(?8, created_at_ms), profile_version_ms = ?9, "
-      "profile_from_customer_payload = max(profile_from_customer_payload, ?10) "
-      "WHERE profile_version_ms < ?9 OR (profile_version_ms = ?9 AND "
-      "profile_from_customer_payload = 0 AND ?10 = 1)");
+                                                    const profile_record& profile,
+                                                    profile_source source) {
+  // Each field keeps the value of the newest record that carried it (per-field versions), so
+  // the profile is the same whatever order its records arrive in. A record that changes no
+  // field, version or source changes no row. The email shown (customers.email) is derived
+  // from profile_email and the orders by refresh_customer.
+  static const std::string sql = apply_profile_sql();
+  auto s = stmt(sql.c_str());
   if (!s) return s.error();
   detail::query q(*s);
-  STORE_TRY(q.bind_text(1, shop).bind_id(2, customer_id).bind_opt_text(3, profile.email)
-                .bind_opt_text(4, profile.phone).bind_opt_text(5, profile.first_name)
-                .bind_opt_text(6, profile.last_name).bind_opt_text(7, profile.state)
-                .bind_opt_int(8, profile.created_at_ms).bind_int(9, profile.updated_at_ms)
-                .bind_int(10, source == profile_source::customer_payload ? 1 : 0).run());
+  STORE_TRY(q.bind_text(1, shop)
+                .bind_id(2, customer_id)
+                .bind_opt_text(3, profile.email)
+                .bind_opt_text(4, profile.phone)
+                .bind_opt_text(5, profile.first_name)
+                .bind_opt_text(6, profile.last_name)
+                .bind_opt_text(7, profile.state)
+                .bind_opt_int(8, profile.created_at_ms)
+                .bind_int(9, profile.updated_at_ms)
+                .bind_int(10, source == profile_source::customer_payload ? 1 : 0)
+                .bind_int(11, profile_key(profile.updated_at_ms, source))
+                .run());
   if (db->changes() == 0) return outcome::stale;
-  if (profile.email || profile.phone) STORE_TRY(sync_lookup_keys(shop, customer_id));
+  if (profile.phone) STORE_TRY(sync_lookup_keys(shop, customer_id));
   return outcome::applied;
 }
 
@@ -200,7 +245,9 @@ result<outcome> writer::upsert_customer(std::string_view shop, const profile_rec
                                         profile_source source) {
   auto live = live_customer(*impl_, shop, profile.customer_id);
   if (!live) return live.error();
-  if (!*live) return outcome::tombstoned;
+  // A customer merged into another is gone like a deleted one: its profile and tags were
+  // dropped with its row, so a late payload of it changes nothing (not the kept customer).
+  if (!*live || **live != profile.customer_id) return outcome::tombstoned;
   const id_t customer_id = **live;
   auto applied = impl_->apply_profile(shop, customer_id, profile, source);
   if (!applied) return applied.error();
@@ -224,7 +271,8 @@ result<outcome> writer::change_tags(std::string_view shop, id_t customer_id, boo
                                     std::int64_t occurred_at_ms) {
   auto live = live_customer(*impl_, shop, customer_id);
   if (!live) return live.error();
-  if (!*live) return outcome::tombstoned;
+  // Merged away: its tag events were dropped with its row (see upsert_customer).
+  if (!*live || **live != customer_id) return outcome::tombstoned;
   STORE_TRY(impl_->ensure_customer(shop, **live));
   auto recorded =
       impl_->record_tag_event(shop, **live, occurred_at_ms, added ? "add" : "remove", tags);
@@ -316,7 +364,8 @@ result<outcome> writer::record_purchasing_summary(std::string_view shop, id_t cu
                                                   std::int64_t occurred_at_ms) {
   auto live = live_customer(*impl_, shop, customer_id);
   if (!live) return live.error();
-  if (!*live) return outcome::tombstoned;
+  // Merged away: the summary described the customer merged into another (see upsert_customer).
+  if (!*live || **live != customer_id) return outcome::tombstoned;
   STORE_TRY(impl_->ensure_customer(shop, **live));
   auto s = impl_->stmt(
       "UPDATE customers SET shopify_amount_spent_minor = ?3, shopify_currency = ?4, "

@@ -54,6 +54,10 @@ struct writer_state {
     struct new_row {
       std::int64_t profile_version_ms = 0;
       bool from_customer_payload = false;
+      std::optional<std::string> profile_email;
+      // customers.<field>_version of email, phone, first_name, last_name, state, created_at.
+      std::optional<std::int64_t> email_version, phone_version, first_name_version,
+          last_name_version, state_version, created_at_version;
     };
     std::optional<new_row> insert_pending;
   };
@@ -117,6 +121,15 @@ namespace detail {
 // Inserts the row of a customer an import batch built (view_entry::insert_pending) as the
 // view holds it (writer_import.cpp).
 result<void> insert_new_customer(writer_state& w, const writer_state::view_entry& v);
+// The version of a profile field a record carries (customers.<field>_version): its
+// updated_at_ms, then a customers/* payload before an order's nested customer.
+std::int64_t profile_key(std::int64_t updated_at_ms, profile_source source);
+// The email a customer shows (customers.email): the newest a profile record carried, else its
+// newest order's; for a customer known only from orders, its newest order's first
+// (docs/profile_versions.md).
+std::optional<std::string> shown_email(bool from_customer_payload,
+                                       std::optional<std::string> profile_email,
+                                       std::optional<std::string> order_email);
 // Names joined with commas, as the customers table stores tags and memberships.
 std::string comma_joined(const std::vector<std::string>& names);
 // Folds one tag event (kind "set", "add" or "remove"; comma-joined tags) into sorted tags.

@@ -101,34 +101,55 @@ result<void> probe(detail::writer_state& w, std::string_view shop, const std::ve
   return {};
 }
 
+// One profile field as apply_profile's upsert keeps it: the value of the record with the
+// greatest key that carried it, the greater value on a tie.
+template <class T>
+struct versioned_field {
+  std::optional<T> value;
+  std::optional<std::int64_t> version;
+
+  bool offer(const std::optional<T>& v, std::int64_t key) {
+    if (!v || (version && (key < *version || (key == *version && !(*v > *value))))) return false;
+    value = v;
+    version = key;
+    return true;
+  }
+};
+
 // A customer of which nothing is stored, as the batch's records leave it.
 struct fresh_customer {
   bool exists = false;  // a record created its row
-  std::optional<std::string> email, phone, first_name, last_name, state;
-  std::optional<std::int64_t> created_at_ms;
+  versioned_field<std::string> email, phone, first_name, last_name, state;
+  versioned_field<std::int64_t> created_at_ms;
   std::int64_t profile_version_ms = 0;
   bool from_customer_payload = false;
   std::vector<std::pair<std::int64_t, std::string>>
       tag_sets;              // "set" events kept (at, joined tags)
   std::vector<id_t> orders;  // its order ids, each once
 
-  // apply_profile's upsert: the row is created by the first profile, later ones pass its
-  // version guard or change nothing. True when the row changed.
+  // apply_profile's upsert: the row is created by the first profile; later ones change the
+  // fields they win, the newest version and the source flag. True when the row changed.
   bool apply(const profile_record& p, bool customer_payload) {
-    if (exists &&
-        !(profile_version_ms < p.updated_at_ms ||
-          (profile_version_ms == p.updated_at_ms && !from_customer_payload && customer_payload)))
-      return false;
-    if (!exists || p.email) email = p.email;
-    if (!exists || p.phone) phone = p.phone;
-    if (!exists || p.first_name) first_name = p.first_name;
-    if (!exists || p.last_name) last_name = p.last_name;
-    if (!exists || p.state) state = p.state;
-    if (!exists || p.created_at_ms) created_at_ms = p.created_at_ms;
-    profile_version_ms = p.updated_at_ms;
-    from_customer_payload = from_customer_payload || customer_payload;
+    const std::int64_t key =
+        detail::profile_key(p.updated_at_ms, customer_payload ? profile_source::customer_payload
+                                                              : profile_source::order_payload);
+    bool changed = !exists;
+    changed = email.offer(p.email, key) || changed;
+    changed = phone.offer(p.phone, key) || changed;
+    changed = first_name.offer(p.first_name, key) || changed;
+    changed = last_name.offer(p.last_name, key) || changed;
+    changed = state.offer(p.state, key) || changed;
+    changed = created_at_ms.offer(p.created_at_ms, key) || changed;
+    if (!exists || p.updated_at_ms > profile_version_ms) {
+      profile_version_ms = p.updated_at_ms;
+      changed = true;
+    }
+    if (customer_payload && !from_customer_payload) {
+      from_customer_payload = true;
+      changed = true;
+    }
     exists = true;
-    return true;
+    return changed;
   }
 
   // record_tag_event's INSERT OR IGNORE and the refold's pruning of events older than the
@@ -219,6 +240,7 @@ result<void> insert_tag_set(detail::writer_state& w, std::string_view shop, id_t
 result<void> detail::insert_new_customer(writer_state& w, const writer_state::view_entry& e) {
   const customer_view& v = e.view;
   const aggregates& t = v.totals;
+  const writer_state::view_entry::new_row& row = *e.insert_pending;
   auto s = w.stmt(
       "INSERT INTO customers(shop, customer_id, email, email_lower, phone, phone_key, first_name, "
       "last_name, "
@@ -226,9 +248,12 @@ result<void> detail::insert_new_customer(writer_state& w, const writer_state::vi
       "amount_spent_minor, "
       "number_of_orders, first_order_at_ms, last_order_at_ms, largest_order_minor, currency, "
       "updated_at_ms, "
-      "segments, next_change_at_ms) VALUES(?1, ?2, ?3, lower(?3), ?4, shopseg_phone_key(?4), ?5, "
+      "segments, next_change_at_ms, profile_email, email_version, phone_version, "
+      "first_name_version, last_name_version, state_version, created_at_version) VALUES(?1, ?2, "
+      "?3, lower(?3), ?4, shopseg_phone_key(?4), ?5, "
       "?6, ?7, ?8, "
-      "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)");
+      "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, "
+      "?27)");
   if (!s) return s.error();
   const std::string tags = detail::comma_joined(v.tags), segments = detail::comma_joined(v.segments);
   detail::query q(*s);
@@ -240,8 +265,8 @@ result<void> detail::insert_new_customer(writer_state& w, const writer_state::vi
       .bind_opt_text(6, v.last_name)
       .bind_opt_text(7, v.state)
       .bind_opt_int(8, v.created_at_ms)
-      .bind_int(9, e.insert_pending->profile_version_ms)
-      .bind_int(10, e.insert_pending->from_customer_payload ? 1 : 0)
+      .bind_int(9, row.profile_version_ms)
+      .bind_int(10, row.from_customer_payload ? 1 : 0)
       .bind_text(11, tags)
       .bind_int(12, t.amount_spent_minor)
       .bind_int(13, t.number_of_orders)
@@ -252,6 +277,13 @@ result<void> detail::insert_new_customer(writer_state& w, const writer_state::vi
       .bind_int(18, v.updated_at_ms)
       .bind_text(19, segments)
       .bind_opt_int(20, v.next_change_at_ms)
+      .bind_opt_text(21, row.profile_email)
+      .bind_opt_int(22, row.email_version)
+      .bind_opt_int(23, row.phone_version)
+      .bind_opt_int(24, row.first_name_version)
+      .bind_opt_int(25, row.last_name_version)
+      .bind_opt_int(26, row.state_version)
+      .bind_opt_int(27, row.created_at_version)
       .run();
 }
 
@@ -324,20 +356,22 @@ result<std::vector<outcome>> writer::import_batch(std::string_view shop,
     if (item.order) {
       const order_record& o = *item.order;
       auto [at, first] = fresh_orders.try_emplace(o.order_id, &o);
-      if (!first) {
-        if (at->second->updated_at_ms >= o.updated_at_ms) {
-          outcomes[i] = outcome::stale;
-          continue;
-        }
-        at->second = &o;
+      const bool newer = first || at->second->updated_at_ms < o.updated_at_ms;
+      if (newer) at->second = &o;
+      if (!o.customer_id) {
+        if (!newer) outcomes[i] = outcome::stale;
+        continue;
       }
-      if (!o.customer_id) continue;
+      // upsert_order's apply_order_customer: the customer takes the record whether or not the
+      // order is newer (the batch names each order with one customer here).
       fresh_customer& c = fresh[*o.customer_id];
       if (first) c.orders.push_back(o.order_id);
+      bool changed = !c.exists;
       if (item.profile)
-        c.apply(*item.profile, false);
+        changed = c.apply(*item.profile, false) || changed;
       else
         c.exists = true;
+      if (!newer && !changed) outcomes[i] = outcome::stale;
       continue;
     }
     const profile_record& p = *item.profile;
@@ -388,19 +422,21 @@ result<std::vector<outcome>> writer::import_batch(std::string_view shop,
     customer_view& v = e.view;
     v.shop = std::string(shop);
     v.customer_id = id;
-    v.email = !c.from_customer_payload && folded.order_email ? std::move(folded.order_email)
-                                                             : std::move(c.email);
-    v.phone = std::move(c.phone);
-    v.first_name = std::move(c.first_name);
-    v.last_name = std::move(c.last_name);
-    v.state = std::move(c.state);
-    v.created_at_ms = c.created_at_ms;
+    v.email =
+        detail::shown_email(c.from_customer_payload, c.email.value, std::move(folded.order_email));
+    v.phone = std::move(c.phone.value);
+    v.first_name = std::move(c.first_name.value);
+    v.last_name = std::move(c.last_name.value);
+    v.state = std::move(c.state.value);
+    v.created_at_ms = c.created_at_ms.value;
     v.tags = split_tags(join_tags(std::move(tags)));
     v.totals = std::move(folded.totals);
     v.updated_at_ms = now;
     e.ledger = std::move(folded.ledger);
-    e.insert_pending =
-        detail::writer_state::view_entry::new_row{c.profile_version_ms, c.from_customer_payload};
+    e.insert_pending = detail::writer_state::view_entry::new_row{
+        c.profile_version_ms, c.from_customer_payload, std::move(c.email.value),
+        c.email.version,      c.phone.version,         c.first_name.version,
+        c.last_name.version,  c.state.version,         c.created_at_ms.version};
     w.views.push_back(std::move(e));
     w.touched.push_back({std::string(shop), id});
   }

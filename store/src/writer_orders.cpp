@@ -83,31 +83,55 @@ result<order_state> find_order_state(detail::writer_state& w, std::string_view s
 
 }  // namespace
 
+namespace {
+
+// What an order payload says about its customer, whatever becomes of the order itself: the
+// customer exists, and the nested customer is a profile record of its own, versioned by the
+// customer's updated_at (docs/profile_versions.md). So a stale or deleted order's payload
+// leaves the customer as it would have had it arrived first. A nested customer of an id
+// merged into `owner` describes the customer merged away and is not applied. True when the
+// customer's row changed.
+result<bool> apply_order_customer(detail::writer_state& w, std::string_view shop, id_t owner,
+                                  const order_record& order, const profile_record* nested) {
+  if (nested && order.customer_id == owner) {
+    auto profiled = w.apply_profile(shop, owner, *nested, profile_source::order_payload);
+    if (!profiled) return {boost::system::in_place_error, profiled.error()};
+    return *profiled == outcome::applied;
+  }
+  if (auto ensured = w.ensure_customer(shop, owner); !ensured)
+    return {boost::system::in_place_error, ensured.error()};
+  return w.db->changes() > 0;
+}
+
+}  // namespace
+
 result<outcome> writer::upsert_order(std::string_view shop, const order_record& order,
                                      const profile_record* nested_customer) {
   STORE_TRY(impl_->settle_views());
   auto state = find_order_state(*impl_, shop, order.order_id);
   if (!state) return state.error();
-  if (state->tombstoned) return outcome::tombstoned;
   const std::optional<stored_order>& stored = state->stored;
-  if (stored && stored->updated_at_ms >= order.updated_at_ms) return outcome::stale;
+  const bool newer =
+      !state->tombstoned && !(stored && stored->updated_at_ms >= order.updated_at_ms);
 
   auto owner = owner_of(*impl_, shop, order.customer_id);
   if (!owner) return owner.error();
+  if (!newer) {
+    const outcome unchanged = state->tombstoned ? outcome::tombstoned : outcome::stale;
+    if (!*owner) return unchanged;
+    auto changed = apply_order_customer(*impl_, shop, **owner, order, nested_customer);
+    if (!changed) return changed.error();
+    if (!*changed) return unchanged;
+    impl_->touch(shop, **owner);
+    return outcome::applied;
+  }
   STORE_TRY(store_order(*impl_, shop, order, *owner));
   if (stored && stored->customer_id && stored->customer_id != *owner) {
     impl_->touch(shop, *stored->customer_id);
   }
   if (!*owner) return outcome::applied;
-  const id_t customer_id = **owner;
-  if (nested_customer) {
-    auto profiled =
-        impl_->apply_profile(shop, customer_id, *nested_customer, profile_source::order_payload);
-    if (!profiled) return profiled.error();
-  } else {
-    STORE_TRY(impl_->ensure_customer(shop, customer_id));
-  }
-  impl_->touch(shop, customer_id);
+  STORE_TRY(apply_order_customer(*impl_, shop, **owner, order, nested_customer));
+  impl_->touch(shop, **owner);
   return outcome::applied;
 }
 
@@ -120,8 +144,12 @@ result<outcome> writer::delete_order(std::string_view shop, id_t order_id) {
     if (!tombstoned) return tombstoned.error();
     if (*tombstoned) return outcome::tombstoned;
   }
-  STORE_TRY(impl_->run_shop_id("DELETE FROM orders WHERE shop = ?1 AND order_id = ?2", shop,
-                               order_id));
+  STORE_TRY(
+      impl_->run_shop_id("DELETE FROM orders WHERE shop = ?1 AND order_id = ?2", shop, order_id));
+  // Its refunds go with it: a refund delivered after the delete meets the tombstone and is not
+  // recorded, so one delivered before must not stay either.
+  STORE_TRY(
+      impl_->run_shop_id("DELETE FROM refunds WHERE shop = ?1 AND order_id = ?2", shop, order_id));
   // Unknown orders are tombstoned too, so a create delivered after the delete changes nothing.
   auto s = impl_->stmt(
       "INSERT OR IGNORE INTO order_tombstones(shop, order_id, deleted_at_ms) VALUES(?1, ?2, ?3)");

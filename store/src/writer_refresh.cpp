@@ -2,8 +2,8 @@
 // views of those customers kept for the segment evaluation that follows.
 //
 // One statement reads the customer row with all its orders (the orders_by_customer index, in
-// (processed_at, order_id) order); the aggregates and the email of a customer known only from
-// orders are computed here, and one UPDATE writes them. Before, the aggregates were a
+// (processed_at, order_id) order); the aggregates and the email shown (from the profile's and
+// the orders' emails) are computed here, and one UPDATE writes them. Before, the aggregates were a
 // subquery of the UPDATE and the email a sorted query of its own, and the segment engine read
 // the row and the ledger again: four statements per customer where there are now two.
 #include <algorithm>
@@ -20,7 +20,8 @@ constexpr const char* customer_with_orders =
     "c.created_at_ms, c.tags, c.amount_spent_minor, c.number_of_orders, c.first_order_at_ms, "
     "c.last_order_at_ms, c.largest_order_minor, c.currency, c.shopify_amount_spent_minor, "
     "c.shopify_number_of_orders, c.shopify_currency, c.updated_at_ms, c.segments, "
-    "c.next_change_at_ms, c.email_lower, c.profile_from_customer_payload, o.order_id, "
+    "c.next_change_at_ms, c.email_lower, c.profile_from_customer_payload, c.profile_email, "
+    "o.order_id, "
     "o.processed_at_ms, o.net_amount_minor, o.currency, "
     "o.test = 0 AND o.cancelled_at_ms IS NULL AND o.financial_status != 'voided', o.email, "
     "o.updated_at_ms FROM customers c LEFT JOIN orders o ON o.shop = c.shop AND "
@@ -29,6 +30,7 @@ constexpr const char* customer_with_orders =
 enum : int {
   col_email_lower = 21,
   col_from_customer_payload,
+  col_profile_email,
   col_order_id,
   col_processed_at,
   col_net_amount,
@@ -77,7 +79,23 @@ bool is_ascii(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
+// Whether the lookup key `email_lower` is already that of `email` (SQL's lower() decides
+// whenever the email is not plain ASCII).
+bool lookup_key_current(const std::optional<std::string>& email,
+                        const std::optional<std::string>& email_lower) {
+  if (!email || !email_lower) return !email && !email_lower;
+  return is_ascii(*email) && detail::ascii_lower(*email) == *email_lower;
+}
+
 }  // namespace
+
+std::optional<std::string> detail::shown_email(bool from_customer_payload,
+                                               std::optional<std::string> profile_email,
+                                               std::optional<std::string> order_email) {
+  if (from_customer_payload)
+    return profile_email ? std::move(profile_email) : std::move(order_email);
+  return order_email ? std::move(order_email) : std::move(profile_email);
+}
 
 result<void> detail::write_totals(writer_state& w, const customer_key& key, const aggregates& t,
                                   std::int64_t now_ms, const std::optional<std::string>& email) {
@@ -131,7 +149,7 @@ result<void> writer::refresh_aggregates(bool keep_views) {
 result<void> detail::writer_state::refresh_customer(const customer_key& key, std::int64_t now_ms,
                                                     bool keep_views) {
   std::optional<customer_view> view;
-  std::optional<std::string> email_lower;
+  std::optional<std::string> email_lower, profile_email;
   bool from_customer_payload = false;
   folded_orders orders;
   {
@@ -148,19 +166,18 @@ result<void> detail::writer_state::refresh_customer(const customer_key& key, std
         else view.emplace().email = q.opt_text_at(2);
         email_lower = q.opt_text_at(col_email_lower);
         from_customer_payload = q.int_at(col_from_customer_payload) != 0;
+        profile_email = q.opt_text_at(col_profile_email);
       }
       if (!q.null_at(col_order_id)) orders.add(q);
     }
   }
   if (!view) return {};  // deleted or merged away: nothing to aggregate
   if (orders.overflow) return make_sqlite_error(SQLITE_TOOBIG);
-  // A customer known only from orders takes the email of its newest order.
-  if (!from_customer_payload && orders.order_email) view->email = orders.order_email;
-  // The lookup index follows the email only when it changed (see sync_lookup_keys); SQL's
-  // lower() decides whenever the email is not plain ASCII. The sync reads the row's email, so
-  // the row is written first then.
-  const bool sync = orders.order_email && !(view->email && email_lower && is_ascii(*view->email) &&
-                                            detail::ascii_lower(*view->email) == *email_lower);
+  view->email =
+      shown_email(from_customer_payload, std::move(profile_email), std::move(orders.order_email));
+  // The lookup index follows the email only when it changed (see sync_lookup_keys). The sync
+  // reads the row's email, so the row is written first then.
+  const bool sync = !lookup_key_current(view->email, email_lower);
   const bool defer = keep_views && !sync;
   if (!defer) STORE_TRY(write_totals(*this, key, orders.totals, now_ms, view->email));
   if (sync) STORE_TRY(sync_lookup_keys(key.shop, key.customer_id));

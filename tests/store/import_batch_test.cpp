@@ -29,7 +29,9 @@ std::string dump(const std::string& path) {
            "amount_spent_minor, "
            "number_of_orders, first_order_at_ms, last_order_at_ms, largest_order_minor, currency, "
            "segments, "
-           "next_change_at_ms FROM customers ORDER BY shop, customer_id",
+           "next_change_at_ms, profile_email, email_version, phone_version, first_name_version, "
+           "last_name_version, state_version, created_at_version FROM customers ORDER BY shop, "
+           "customer_id",
            "SELECT * FROM tag_events ORDER BY 1, 2, 3, 4, 5",
            "SELECT shop, order_id FROM order_tombstones ORDER BY 1, 2",
            "SELECT shop, customer_id, kind FROM customer_tombstones ORDER BY 1, 2",

@@ -27,20 +27,31 @@ void exec(const std::string& path, const char* sql) {
   sqlite3_close(db);
 }
 
-// The dedup table as versions 1 to 5 had it, holding the claim "w1" of a.myshopify.com.
-#define V5_DELIVERIES                                                                                  \
-  "DROP TABLE deliveries; DROP TABLE shop_keys;"                                                       \
-  "CREATE TABLE deliveries(shop TEXT NOT NULL, webhook_id TEXT NOT NULL, topic TEXT NOT NULL,"        \
-  " received_at_ms INTEGER NOT NULL, PRIMARY KEY(shop, webhook_id)) WITHOUT ROWID;"                  \
-  "CREATE INDEX deliveries_by_time ON deliveries(received_at_ms);"                                    \
-  "INSERT INTO deliveries VALUES('a.myshopify.com', 'w1', 'orders/create', 1000);"
+// The dedup table as versions 1 to 5 had it, holding the claim "w1" of a.myshopify.com, and the
+// customers table before version 7.
+#define V5_DELIVERIES                                                                          \
+  "DROP TABLE deliveries; DROP TABLE shop_keys;"                                               \
+  "CREATE TABLE deliveries(shop TEXT NOT NULL, webhook_id TEXT NOT NULL, topic TEXT NOT NULL," \
+  " received_at_ms INTEGER NOT NULL, PRIMARY KEY(shop, webhook_id)) WITHOUT ROWID;"            \
+  "CREATE INDEX deliveries_by_time ON deliveries(received_at_ms);"                             \
+  "INSERT INTO deliveries VALUES('a.myshopify.com', 'w1', 'orders/create', 1000);" V6_CUSTOMERS
+
+// The customers table as versions 1 to 6 had it: one version for the whole profile.
+#define V6_CUSTOMERS                                                                        \
+  "ALTER TABLE customers DROP COLUMN profile_email; ALTER TABLE customers DROP COLUMN "     \
+  "email_version;"                                                                          \
+  "ALTER TABLE customers DROP COLUMN phone_version; ALTER TABLE customers DROP COLUMN "     \
+  "first_name_version;"                                                                     \
+  "ALTER TABLE customers DROP COLUMN last_name_version; ALTER TABLE customers DROP COLUMN " \
+  "state_version;"                                                                          \
+  "ALTER TABLE customers DROP COLUMN created_at_version;"
 
 }  // namespace
 
 TEST_CASE("a fresh database gets the current schema version and shopseg's application id") {
   store_test::temp_db db;
   db.open_writer().reset();
-  CHECK(pragma(db.path, "PRAGMA user_version") == 6);
+  CHECK(pragma(db.path, "PRAGMA user_version") == 7);
   CHECK(pragma(db.path, "PRAGMA application_id") == 0x53485347);
   CHECK(pragma(db.path, "SELECT count(*) FROM sqlite_schema WHERE name = 'orders'") == 1);
 }
@@ -54,7 +65,7 @@ TEST_CASE("reopening a migrated database changes nothing and keeps the data") {
     REQUIRE(w->commit());
   }
   auto w = db.open_writer();
-  CHECK(pragma(db.path, "PRAGMA user_version") == 6);
+  CHECK(pragma(db.path, "PRAGMA user_version") == 7);
   CHECK(db.open_reader()->delivery_seen("a.myshopify.com", "w1").value());
 }
 
@@ -82,8 +93,9 @@ TEST_CASE("a version 1 database is migrated to the current version and keeps its
   // Version 4 moved memberships into the customer row.
   CHECK(db.open_reader()->memberships("a.myshopify.com", 7).value() == std::vector<std::string>{"gold", "vip"});
   CHECK(pragma(db.path, "SELECT count(*) FROM sqlite_schema WHERE name = 'memberships'") == 0);
-  CHECK(pragma(db.path, "PRAGMA user_version") == 6);
-  CHECK(pragma(db.path, "SELECT count(*) FROM sqlite_schema WHERE name = 'customer_aliases_by_kept'") == 1);
+  CHECK(pragma(db.path, "PRAGMA user_version") == 7);
+  CHECK(pragma(db.path,
+               "SELECT count(*) FROM sqlite_schema WHERE name = 'customer_aliases_by_kept'") == 1);
   CHECK(db.open_reader()->delivery_seen("a.myshopify.com", "w1").value());
   // Version 5 keyed the phones that were already stored.
   CHECK(db.open_reader()->customers_by_phone("a.myshopify.com", "16135550142").value().size() == 1);
@@ -173,9 +185,12 @@ TEST_CASE("version 6 keeps every dedup key of version 5, UUIDs as 16 bytes, othe
                 "PRAGMA user_version = 5");
   {
     auto w = db.open_writer();
-    CHECK(pragma(db.path, "PRAGMA user_version") == 6);
-    CHECK(pragma(db.path, "SELECT count(*) FROM deliveries WHERE typeof(webhook_id) = 'blob' AND length(webhook_id) = 16") == 1);
-    CHECK(pragma(db.path, "SELECT count(*) FROM deliveries WHERE typeof(webhook_id) = 'text'") == 2);
+    CHECK(pragma(db.path, "PRAGMA user_version") == 7);
+    CHECK(pragma(db.path,
+                 "SELECT count(*) FROM deliveries WHERE typeof(webhook_id) = 'blob' AND "
+                 "length(webhook_id) = 16") == 1);
+    CHECK(pragma(db.path, "SELECT count(*) FROM deliveries WHERE typeof(webhook_id) = 'text'") ==
+          2);
     auto r = db.open_reader();
     CHECK(r->delivery_seen("a.myshopify.com", "w1").value());
     CHECK(r->delivery_seen("b.myshopify.com", uuid).value());
@@ -214,4 +229,30 @@ TEST_CASE("a dedup claim rolled back leaves no shop key behind in the writer's m
   CHECK(r->delivery_seen("new.myshopify.com", "w1").value());
   CHECK(r->delivery_seen("other.myshopify.com", "w1").value());
   CHECK_FALSE(r->delivery_seen("third.myshopify.com", "w1").value());
+}
+
+TEST_CASE("version 7 versions every stored profile field with the profile's version") {
+  store_test::temp_db db;
+  db.open_writer().reset();
+  exec(db.path, V6_CUSTOMERS
+       "INSERT INTO customers(shop, customer_id, email, phone, first_name, profile_version_ms,"
+       " profile_from_customer_payload) VALUES('a.myshopify.com', 7, 'A@x.com', '+1', 'Ann', 500, "
+       "1),"
+       " ('a.myshopify.com', 8, 'order@x.com', NULL, NULL, 300, 0),"
+       " ('a.myshopify.com', 9, 'nested@x.com', NULL, NULL, 300, 0);"
+       "INSERT INTO orders(shop, order_id, customer_id, name, updated_at_ms, created_at_ms,"
+       " processed_at_ms, net_amount_minor, currency, test, financial_status, fulfillment_status,"
+       " email) VALUES('a.myshopify.com', 1, 8, '#1', 1, 1, 1, 100, 'USD', 0, 'paid', '', "
+       "'order@x.com');"
+       "PRAGMA user_version = 6");
+  db.open_writer().reset();
+  CHECK(pragma(db.path, "PRAGMA user_version") == 7);
+  CHECK(pragma(db.path, "SELECT email_version FROM customers WHERE customer_id = 7") == 1001);
+  CHECK(pragma(db.path, "SELECT phone_version FROM customers WHERE customer_id = 7") == 1001);
+  CHECK(pragma(db.path, "SELECT last_name_version IS NULL FROM customers WHERE customer_id = 7") ==
+        1);
+  CHECK(pragma(db.path, "SELECT profile_email = email FROM customers WHERE customer_id = 7") == 1);
+  // Customer 8's email came from its order: it stays derived. Customer 9's has no other source.
+  CHECK(pragma(db.path, "SELECT email_version IS NULL FROM customers WHERE customer_id = 8") == 1);
+  CHECK(pragma(db.path, "SELECT email_version FROM customers WHERE customer_id = 9") == 600);
 }
