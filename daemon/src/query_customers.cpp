@@ -48,7 +48,7 @@ void render_history(json_writer& w, const store::customer_export& e, const confi
 // What Shopify told us about the customer: its purchasing summary, data requests, merges and
 // the raw bodies that name it.
 void render_records(json_writer& w, const store::customer_export& e) {
-  w.key("purchasing_summary");
+  w.field("profile_email", e.profile_email).key("purchasing_summary");
   if (e.customer.shopify_number_of_orders) {
     const int exponent = shopify::currency_exponent(e.customer.shopify_currency.value_or(""));
     w.begin_object().field("amount_spent", shopify::format_money(e.customer.shopify_amount_spent_minor.value_or(0), exponent));

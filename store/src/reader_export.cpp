@@ -129,13 +129,18 @@ result<void> read_records(detail::connection& db, std::string_view shop, id_t id
     if (!rows) return rows.error();
     e.merged_ids = std::move(*rows);
   }
-  if (!(s = db.prepare("SELECT shopify_summary_at_ms FROM customers WHERE shop = ?1 AND customer_id = ?2")))
+  if (!(s = db.prepare(
+            "SELECT shopify_summary_at_ms, profile_email FROM customers WHERE shop = ?1 AND "
+            "customer_id = ?2")))
     return s.error();
   query q(*s);
   bind(q);
   auto row = q.step();
   if (!row) return row.error();
-  if (*row) e.shopify_summary_at_ms = q.opt_int_at(0);
+  if (!*row) return {};
+  e.shopify_summary_at_ms = q.opt_int_at(0);
+  if (auto profile_email = q.opt_text_at(1); profile_email != e.customer.email)
+    e.profile_email = std::move(profile_email);
   return {};
 }
 

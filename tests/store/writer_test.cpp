@@ -194,6 +194,8 @@ TEST_CASE("a nested order customer never overrides a customer payload of the sam
   CHECK(c.first_name == "From order");
   CHECK(c.tags.empty());
   CHECK(c.email == "buyer@example.com");  // known only from orders: its newest order's email
+  // The nested customer's email is held all the same, and exported.
+  CHECK(f.r->export_customer(shop, 7).value()->profile_email == "Order@Example.com");
 
   auto payload = profile(7, 1000, "Real@Example.com");
   payload.first_name = "Real";
@@ -206,6 +208,7 @@ TEST_CASE("a nested order customer never overrides a customer payload of the sam
   c = f.customer(7);
   CHECK(c.first_name == "Real");
   CHECK(c.email == "Real@Example.com");
+  CHECK_FALSE(f.r->export_customer(shop, 7).value()->profile_email.has_value());
   CHECK(f.r->customers_by_email(shop, "REAL@example.COM").value().size() == 1);
 
   auto stale_payload = profile(7, 500, "old@example.com");

@@ -191,6 +191,9 @@ struct raw_delivery {
 struct customer_export {
   customer_view customer;
   std::optional<std::int64_t> shopify_summary_at_ms;
+  // The newest email a profile record carried, when the customer shows another (a customer
+  // known only from orders shows its newest order's email).
+  std::optional<std::string> profile_email;
   std::vector<order_view> orders;
   std::vector<refund_entry> refunds;
   std::vector<tag_event_entry> tag_events;
