@@ -3,9 +3,9 @@
 
 namespace store::detail {
 
-result<std::unique_ptr<connection>> connection::open(const std::string& path, int flags) {
+result<std::unique_ptr<connection>> connection::open(const std::string& path, int flags, const char* vfs) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_EXRESCODE, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_EXRESCODE, vfs);
   if (rc != SQLITE_OK) {
     sqlite3_close_v2(db);
     return make_sqlite_error(rc);

@@ -30,8 +30,10 @@ constexpr int busy_timeout_ms = 5000;
 
 class connection {
  public:
-  // Opens `path` with sqlite3_open_v2 `flags`, extended result codes and a busy timeout.
-  static result<std::unique_ptr<connection>> open(const std::string& path, int flags);
+  // Opens `path` with sqlite3_open_v2 `flags`, extended result codes and a busy timeout, through
+  // the VFS named `vfs` (nullptr: the default).
+  static result<std::unique_ptr<connection>> open(const std::string& path, int flags,
+                                                  const char* vfs = nullptr);
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <thread>
 
+#include "wal_buffer.hpp"
 #include "webhook_key.hpp"
 #include "writer_impl.hpp"
 
@@ -21,7 +22,9 @@ std::int64_t wall_clock_ms() noexcept {
 result<std::unique_ptr<writer>> writer::open(const std::string& path, const open_options& options) {
   const int flags =
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (options.create ? SQLITE_OPEN_CREATE : 0);
-  auto db = detail::connection::open(path, flags);
+  // The WAL's frames of a commit go to the file in one write (wal_buffer.hpp); that VFS needs
+  // every commit to sync the WAL, which synchronous = FULL below does.
+  auto db = detail::connection::open(path, flags, detail::wal_buffer_vfs());
   if (!db) return db.error();
   // Refuse a foreign file before any pragma below writes to it (journal_mode = WAL would
   // rewrite its header).
