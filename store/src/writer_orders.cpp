@@ -114,10 +114,17 @@ result<outcome> writer::upsert_order(std::string_view shop, const order_record& 
   const bool newer =
       !state->tombstoned && !(stored && stored->updated_at_ms >= order.updated_at_ms);
 
-  auto owner = owner_of(*impl_, shop, order.customer_id);
+  const outcome unchanged = state->tombstoned ? outcome::tombstoned : outcome::stale;
+  // A stale version naming the customer the stored one names (a re-import, a retry): that
+  // customer has a row and is live, since deletes and merges remove or move its orders, so
+  // only a nested customer can change it.
+  const bool same_owner =
+      !newer && stored && stored->customer_id && stored->customer_id == order.customer_id;
+  if (same_owner && !nested_customer) return unchanged;
+  auto owner = same_owner ? result<std::optional<id_t>>(stored->customer_id)
+                          : owner_of(*impl_, shop, order.customer_id);
   if (!owner) return owner.error();
   if (!newer) {
-    const outcome unchanged = state->tombstoned ? outcome::tombstoned : outcome::stale;
     if (!*owner) return unchanged;
     auto changed = apply_order_customer(*impl_, shop, **owner, order, nested_customer);
     if (!changed) return changed.error();
