@@ -29,10 +29,6 @@ order_view order_from_row(const query& q);
 result<std::vector<ledger_entry>> read_ledger(connection& db, std::string_view shop, id_t customer_id);
 // The customers after `after` (nullopt: from the start) in key order, at most `limit`, each
 // with its counting orders oldest first: two range scans instead of two lookups a customer.
-struct customer_with_ledger {
-  customer_view view;
-  std::vector<ledger_entry> ledger;
-};
 result<std::vector<customer_with_ledger>> read_customers_after(
     connection& db, const std::optional<customer_key>& after, int limit);
 // The customer's current segment memberships, by name, sorted (nullopt: no such customer).

@@ -1,5 +1,5 @@
-// Reader operations beyond one customer: phone lookup, the members walk, drift, shops and a
-// quarantined delivery.
+// Reader operations beyond one customer: phone lookup, the members walk, a reload's walk,
+// drift, shops and a quarantined delivery.
 #include <limits>
 
 #include "customer_reads.hpp"
@@ -70,6 +70,11 @@ result<member_page> reader::segment_members(std::string_view segment, const std:
   }
   page.next = std::move(last);
   return page;
+}
+
+result<std::vector<customer_with_ledger>> reader::customers_after(
+    const std::optional<customer_key>& after, int limit) {
+  return detail::read_customers_after(*impl_->db, after, limit);
 }
 
 result<std::vector<customer_view>> reader::drift(int limit) {

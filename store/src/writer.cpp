@@ -61,6 +61,11 @@ writer::~writer() = default;
 
 std::vector<statement_plan> writer::query_plans() { return impl_->db->query_plans(); }
 
+std::string writer::path() const {
+  const char* file = sqlite3_db_filename(impl_->db->handle(), "main");
+  return file ? file : "";
+}
+
 result<void> writer::begin() {
   impl_->touched.clear();
   impl_->departed.clear();

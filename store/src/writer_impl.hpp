@@ -130,6 +130,11 @@ std::int64_t profile_key(std::int64_t updated_at_ms, profile_source source);
 std::optional<std::string> shown_email(bool from_customer_payload,
                                        std::optional<std::string> profile_email,
                                        std::optional<std::string> order_email);
+// Appends one change-log entry per segment left, then per segment joined.
+result<void> log_changes(writer_state& w, std::string_view shop, id_t customer_id,
+                         const std::vector<std::string>& joined,
+                         const std::vector<std::string>& left, std::string_view cause,
+                         std::int64_t at_ms);
 // Names joined with commas, as the customers table stores tags and memberships.
 std::string comma_joined(const std::vector<std::string>& names);
 // Folds one tag event (kind "set", "add" or "remove"; comma-joined tags) into sorted tags.

@@ -134,9 +134,49 @@ result<void> writer::record_segments(std::string_view shop, id_t customer_id, co
     detail::query q(*s);
     STORE_TRY(q.bind_text(1, shop).bind_id(2, customer_id).bind_opt_int(3, next_change_at_ms).run());
   }
+  return detail::log_changes(*impl_, shop, customer_id, joined, left, cause, at_ms);
+}
+
+result<bool> writer::record_reloaded(std::string_view shop, id_t customer_id,
+                                     const std::vector<std::string>& now_in, bool segments_moved,
+                                     bool next_moved, std::optional<std::int64_t> next_change_at_ms,
+                                     const std::vector<std::string>& joined,
+                                     const std::vector<std::string>& left, std::string_view cause,
+                                     std::int64_t at_ms) {
+  // One seek and one row rewrite, none when nothing moved (most of a reload that changes
+  // little): the snapshot said what the row holds.
+  const char* sql =
+      segments_moved && next_moved ? "UPDATE customers SET segments = ?3, next_change_at_ms = ?4 "
+                                     "WHERE shop = ?1 AND customer_id = ?2"
+      : segments_moved ? "UPDATE customers SET segments = ?3 WHERE shop = ?1 AND customer_id = ?2"
+      : next_moved
+          ? "UPDATE customers SET next_change_at_ms = ?4 WHERE shop = ?1 AND customer_id = ?2"
+          : nullptr;
+  if (!sql) return true;
+  const std::string names =
+      segments_moved ? join_tags(now_in) : std::string();  // bound, not copied
+  auto s = impl_->stmt(sql);
+  if (!s) return {boost::system::in_place_error, s.error()};
+  {
+    detail::query q(*s);
+    q.bind_text(1, shop).bind_id(2, customer_id);
+    if (segments_moved) q.bind_text(3, names);
+    if (next_moved) q.bind_opt_int(4, next_change_at_ms);
+    STORE_TRY(q.run());
+  }
+  if (impl_->db->changes() == 0) return false;  // erased since the snapshot
+  STORE_TRY(detail::log_changes(*impl_, shop, customer_id, joined, left, cause, at_ms));
+  return true;
+}
+
+result<void> detail::log_changes(writer_state& w, std::string_view shop, id_t customer_id,
+                                 const std::vector<std::string>& joined,
+                                 const std::vector<std::string>& left, std::string_view cause,
+                                 std::int64_t at_ms) {
   if (joined.empty() && left.empty()) return {};
-  auto log = impl_->stmt(
-      "INSERT INTO changes(at_ms, shop, customer_id, segment, joined, cause) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+  auto log = w.stmt(
+      "INSERT INTO changes(at_ms, shop, customer_id, segment, joined, cause) VALUES(?1, ?2, ?3, "
+      "?4, ?5, ?6)");
   if (!log) return log.error();
   auto append = [&](const std::string& segment, bool join) -> result<void> {
     detail::query q(*log);

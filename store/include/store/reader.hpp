@@ -40,7 +40,13 @@ class reader {
   result<std::vector<std::string>> memberships(std::string_view shop, id_t customer_id);
   // (buyers of the shop who spent less than amount_minor, buyers of the shop): the
   // amount_spent_percentile of that spend. Walks the shop's customers (for explain only).
-  result<std::pair<std::int64_t, std::int64_t>> spend_rank(std::string_view shop, std::int64_t amount_minor);
+  result<std::pair<std::int64_t, std::int64_t>> spend_rank(std::string_view shop,
+                                                           std::int64_t amount_minor);
+  // The customers after `after` (nullopt: from the start) in key order, at most `limit`, each
+  // with its counting orders: two range scans. Between begin() and end() they are one
+  // snapshot (a reload evaluates them off the writer thread).
+  result<std::vector<customer_with_ledger>> customers_after(
+      const std::optional<customer_key>& after, int limit);
   // Change-log entries with seq > after_seq, oldest first, at most `limit`.
   result<std::vector<membership_change>> changes(std::int64_t after_seq, int limit);
   // The newest change-log sequence number (0 when empty).

@@ -83,6 +83,12 @@ struct customer_view {
   std::optional<std::int64_t> next_change_at_ms;  // when time alone may change them
 };
 
+// A customer with its counting orders, oldest first (a reload reads them in key order).
+struct customer_with_ledger {
+  customer_view view;
+  std::vector<ledger_entry> ledger;
+};
+
 struct order_view {
   std::string shop;
   order_record order;

@@ -58,8 +58,11 @@ class writer {
   writer(const writer&) = delete;
   writer& operator=(const writer&) = delete;
 
-  result<void> begin();     // BEGIN IMMEDIATE; clears touched()
-  result<void> commit();    // COMMIT: durable when it returns
+  // The database file's absolute path (to open readers of the same store).
+  std::string path() const;
+
+  result<void> begin();   // BEGIN IMMEDIATE; clears touched()
+  result<void> commit();  // COMMIT: durable when it returns
   // Frames in the WAL after the last commit (0 when checkpoints are automatic).
   int wal_frames() const noexcept;
   // Copies what the checkpointer left and restarts the WAL from its beginning (the next
@@ -152,9 +155,22 @@ class writer {
   // Stores a customer's memberships (`now_in`, sorted) and next change time in one update,
   // written only when either moved, and appends one change-log entry per segment left, then
   // per segment joined. A customer without a row (deleted in this transaction) only logs.
-  result<void> record_segments(std::string_view shop, id_t customer_id, const std::vector<std::string>& now_in,
-                               const std::vector<std::string>& joined, const std::vector<std::string>& left,
-                               std::optional<std::int64_t> next_change_at_ms, std::string_view cause,
+  result<void> record_segments(std::string_view shop, id_t customer_id,
+                               const std::vector<std::string>& now_in,
+                               const std::vector<std::string>& joined,
+                               const std::vector<std::string>& left,
+                               std::optional<std::int64_t> next_change_at_ms,
+                               std::string_view cause, std::int64_t at_ms);
+  // A reload's verdict for a customer, computed from a read snapshot in which its row held the
+  // memberships and next change time this transaction will replace: writes what moved
+  // (`segments_moved`, `next_moved`) in one update, then logs like record_segments. False, and
+  // nothing logged, when the customer has no row any more.
+  // REQUIRES: nothing wrote the customer's memberships or next change time since that snapshot.
+  result<bool> record_reloaded(std::string_view shop, id_t customer_id,
+                               const std::vector<std::string>& now_in, bool segments_moved,
+                               bool next_moved, std::optional<std::int64_t> next_change_at_ms,
+                               const std::vector<std::string>& joined,
+                               const std::vector<std::string>& left, std::string_view cause,
                                std::int64_t at_ms);
   // The memberships of a customer deleted or merged away in this transaction (to log leaves).
   std::vector<std::string> departed_memberships(std::string_view shop, id_t customer_id) const;
