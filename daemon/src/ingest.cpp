@@ -171,6 +171,7 @@ void ingest::stop() {
   }
   wake_.notify_one();
   if (thread_.joinable()) thread_.join();
+  reload_worker_.reset();  // a reload cut short: recomputed again at the next start
   {
     std::lock_guard lock(checkpoint_mutex_);
     checkpoints_stopping_ = true;
@@ -187,12 +188,17 @@ void ingest::run() {
       std::unique_lock lock(mutex_);
       // Wake for the next customer due on the clock, and at least once a minute so retention
       // pruning runs on an idle daemon too.
-      // A running reload does not wait: its batches go between the deliveries' batches.
-      // So does a running import (ingest_import.cpp).
-      const auto wait = importing_ ? std::chrono::milliseconds(0)
-                        : reloading_ ? std::chrono::milliseconds(std::max<std::int64_t>(0, reload_retry_at_ms_ - now_ms()))
+      // A running import does not wait: its batches go between the deliveries' batches
+      // (ingest_import.cpp). A running reload's batches do too, as soon as its worker has
+      // judged one (it wakes the writer), or once a failed batch may be tried again.
+      const std::int64_t retry_in = reload_retry_at_ms_ - now_ms();
+      const auto wait = importing_   ? std::chrono::milliseconds(0)
+                        : reloading_ ? std::chrono::milliseconds(retry_in > 0 ? retry_in : 60'000)
                                      : wait_time(clock_());
-      wake_.wait_for(lock, wait, [&] { return stopping_ || !queue_.empty() || pending_reload_ || !imports_.empty(); });
+      wake_.wait_for(lock, wait, [&] {
+        return stopping_ || !queue_.empty() || pending_reload_ || !imports_.empty() ||
+               (reload_worker_ && now_ms() >= reload_retry_at_ms_ && reload_worker_->has_ready());
+      });
       if (queue_.empty() && stopping_) return fail_imports();
       batch.swap(queue_);
       depth_.store(0, std::memory_order_relaxed);
@@ -225,10 +231,12 @@ void ingest::run_clock(std::int64_t now) {
     if (!committed) {
       writer_.rollback();
       counts_.rollback();
+      forget_written();
       spdlog::error("segments: clock re-evaluation failed: {}", committed.error().message());
       next_due_ms_ = now + 60'000;  // retry in a minute
       return;
     }
+    note_commit();
     publish_changes(stats->changes);
     counters_.clock_evaluations.fetch_add(stats->evaluated, std::memory_order_relaxed);
     counters_.membership_changes.fetch_add(stats->changes, std::memory_order_relaxed);
@@ -318,22 +326,11 @@ void ingest::commit_batch(std::deque<job>& batch) {
       for (std::size_t i = requests.size(); i < touched.size(); ++i) requests.push_back({touched[i], j.d.webhook_id});
     }
     // The refreshed rows are kept for the segment evaluation only when there is one to run.
-    const bool evaluates = !segments_->cfg().segments.empty() || (reloading_ && !reloading_->cfg().segments.empty());
-    if (auto r = writer_.refresh_aggregates(evaluates); !r) throw boost::system::system_error(r.error());
-    store::result<evaluation_stats> evaluated = evaluation_stats{};
-    if (!reloading_) {
-      evaluated = segments_->evaluate(writer_, requests, clock_());
-    } else {
-      // During a reload each customer is evaluated by the engine its answers are rendered with.
-      std::vector<evaluation_request> old_side, new_side;
-      for (auto& r : requests) (reload_done_through_ && r.key <= *reload_done_through_ ? new_side : old_side).push_back(std::move(r));
-      evaluated = segments_->evaluate(writer_, old_side, clock_());
-      if (evaluated) {
-        auto more = reloading_->evaluate(writer_, new_side, clock_());
-        if (!more) evaluated = more.error();
-        else evaluated->evaluated += more->evaluated, evaluated->changes += more->changes;
-      }
-    }
+    const bool evaluates =
+        !segments_->cfg().segments.empty() || (reloading_ && !reloading_->cfg().segments.empty());
+    if (auto r = writer_.refresh_aggregates(evaluates); !r)
+      throw boost::system::system_error(r.error());
+    auto evaluated = evaluate_touched(requests, clock_());
     if (!evaluated) throw boost::system::system_error(evaluated.error());
     counters_.evaluations.fetch_add(evaluated->evaluated, std::memory_order_relaxed);
     if (evaluated->earliest_next_change && (!next_due_ms_ || *evaluated->earliest_next_change < *next_due_ms_))
@@ -341,13 +338,16 @@ void ingest::commit_batch(std::deque<job>& batch) {
     counters_.membership_changes.fetch_add(evaluated->changes, std::memory_order_relaxed);
     changes = evaluated->changes;
     if (auto r = writer_.commit(); !r) throw boost::system::system_error(r.error());
-    counters_.commit_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    note_commit();
+    counters_.commit_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     counters_.batch_size.observe(static_cast<double>(batch.size()));
     publish_changes(changes);
   } catch (const boost::system::system_error& e) {
     // Nothing of the batch is stored: every delivery in it is answered 503 and Shopify retries.
     writer_.rollback();
     counts_.rollback();
+    forget_written();
     // The in-memory spend ranks may have moved with the rolled-back rows: reload them.
     (void)segments_->rebuild_ranks(writer_);
     if (reloading_) (void)reloading_->rebuild_ranks(writer_);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -17,6 +18,7 @@
 #include "counters.hpp"
 #include "import.hpp"
 #include "live_config.hpp"
+#include "reload_worker.hpp"
 #include "segment_counts.hpp"
 #include "segments.hpp"
 #include "store/checkpointer.hpp"
@@ -94,7 +96,10 @@ class ingest {
   void run();
   // One batch of the oldest import chunk; true while an import is running.
   bool import_step();
-  store::result<evaluation_stats> evaluate_import(std::vector<evaluation_request>& requests, std::int64_t now);
+  // Evaluates the customers a commit touched; during a reload, each by the engine its answers
+  // are rendered with, and the new engine's ranks follow the old engine's customers too.
+  store::result<evaluation_stats> evaluate_touched(std::vector<evaluation_request>& requests,
+                                                   std::int64_t now);
   // Answers every import chunk as failed (the pipeline stops). REQUIRES: mutex_ held.
   void fail_imports();
   void commit_batch(std::deque<job>& batch);
@@ -110,7 +115,15 @@ class ingest {
   void run_clock(std::int64_t now_ms);
   // Reload: start, one batch of the recompute, and the start-up check of the fingerprint.
   void begin_reload(std::shared_ptr<const config> next);
-  void reload_step();
+  // Applies the worker's next batch, if one is ready (with `wait`, waits for it).
+  void reload_step(bool wait = false);
+  void finish_reload();
+  // Whether the running reload has passed the customer (the new engine owns it).
+  bool reload_passed(const store::customer_key& key) const;
+  // After every commit: counts it and, while a reload runs, remembers by that count the
+  // customers it wrote that the reload has not passed. After a rollback: forgets them.
+  void note_commit();
+  void forget_written() noexcept { written_log_.clear(); }
   void recompute_at_start();
   void publish_epoch();
   std::chrono::milliseconds wait_time(std::int64_t now_ms);
@@ -127,6 +140,13 @@ class ingest {
   std::size_t reload_evaluated_ = 0, reload_changes_ = 0;
   std::int64_t reload_started_ms_ = 0;
   std::int64_t reload_retry_at_ms_ = 0;  // after a failed batch
+  bool reload_finishing_ = false;  // the last batch is being applied: every customer is passed
+  // The writer's commits so far (the reload worker reads it before each snapshot).
+  std::atomic<std::uint64_t> commits_{0};
+  // While a reload runs: the customers the open transaction wrote, and those that commits wrote
+  // beyond the reload's progress, each with the count of the last commit that wrote it.
+  std::vector<store::customer_key> written_log_;
+  std::map<store::customer_key, std::uint64_t> written_at_;
   std::shared_ptr<const config> pending_reload_;  // guarded by mutex_
   // The background checkpointer and its thread.
   std::unique_ptr<store::checkpointer> checkpoints_;
@@ -153,6 +173,9 @@ class ingest {
   segment_counts counts_;
   std::function<void()> on_changes_;
   std::atomic<bool> reload_running_{false};
+  // Judges the running reload's batches on a thread of its own; after mutex_ and wake_, which
+  // its callback uses.
+  std::unique_ptr<reload_worker> reload_worker_;
   std::thread thread_;
 };
 

@@ -93,7 +93,7 @@ bool ingest::import_step() {
     std::vector<evaluation_request> requests;
     requests.reserve(writer_.touched().size());
     for (const auto& key : writer_.touched()) requests.push_back({key, import_cause});
-    auto evaluated = evaluate_import(requests, now);
+    auto evaluated = evaluate_touched(requests, now);
     if (!evaluated) throw boost::system::system_error(evaluated.error());
     changes = evaluated->changes;
     counters_.evaluations.fetch_add(evaluated->evaluated, std::memory_order_relaxed);
@@ -105,11 +105,13 @@ bool ingest::import_step() {
         throw boost::system::system_error(r.error());
     }
     if (auto r = writer_.commit(); !r) throw boost::system::system_error(r.error());
+    note_commit();
   } catch (const boost::system::system_error& e) {
     // This batch is not stored; the batches before it are (each was whole), and the progress
     // row still names the end of the previous chunk, so a resume sends this chunk again.
     writer_.rollback();
     counts_.rollback();
+    forget_written();
     (void)segments_->rebuild_ranks(writer_);
     if (reloading_) (void)reloading_->rebuild_ranks(writer_);
     spdlog::error("store: import batch of {} records failed: {}", end - job.next, e.code().message());
@@ -128,22 +130,6 @@ bool ingest::import_step() {
   job.done(std::move(job.result));
   importing_.reset();
   return false;
-}
-
-// As a delivery batch does it: during a reload, each customer by the engine its answers are
-// rendered with.
-store::result<evaluation_stats> ingest::evaluate_import(std::vector<evaluation_request>& requests, std::int64_t now) {
-  if (!reloading_) return segments_->evaluate(writer_, requests, now);
-  std::vector<evaluation_request> old_side, new_side;
-  for (auto& r : requests)
-    (reload_done_through_ && r.key <= *reload_done_through_ ? new_side : old_side).push_back(std::move(r));
-  auto evaluated = segments_->evaluate(writer_, old_side, now);
-  if (!evaluated) return evaluated;
-  auto more = reloading_->evaluate(writer_, new_side, now);
-  if (!more) return more.error();
-  evaluated->evaluated += more->evaluated;
-  evaluated->changes += more->changes;
-  return evaluated;
 }
 
 }  // namespace shopsegd

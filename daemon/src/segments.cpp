@@ -75,6 +75,8 @@ segment_engine::segment_engine(std::shared_ptr<const config> cfg) : cfg_(std::mo
 }
 
 store::result<void> segment_engine::rebuild_ranks(store::writer& w) {
+  std::unique_lock lock(ranks_mutex_);
+  ++ranks_version_;
   ranks_ = spend_ranks();
   if (thresholds_.empty()) return {};
   auto buyers = w.buyers();
@@ -83,10 +85,48 @@ store::result<void> segment_engine::rebuild_ranks(store::writer& w) {
   return {};
 }
 
+bool segment_engine::set_spend(const std::string& shop, store::id_t customer,
+                               std::optional<std::int64_t> amount_minor) {
+  if (thresholds_.empty()) return false;
+  if (ranks_.spend_of(shop, customer) == amount_minor) return false;  // no lock for what stays
+  std::unique_lock lock(ranks_mutex_);
+  ++ranks_version_;
+  return ranks_.set(shop, customer, amount_minor);
+}
+
 std::vector<std::optional<std::int64_t>> segment_engine::boundaries(const std::string& shop) const {
   std::vector<std::optional<std::int64_t>> out;
   for (const auto& t : thresholds_) out.push_back(ranks_.boundary(shop, t.value, t.strict));
   return out;
+}
+
+segment_engine::verdict segment_engine::judge(
+    const store::customer_view& c, const std::vector<store::ledger_entry>& ledger,
+    std::int64_t now_ms, std::optional<rules::percentile_fact> percentile) const {
+  verdict out;
+  const auto facts = facts_of(c, ledger, days_, percentile);
+  const rules::day today = days_.day_of(c.shop, now_ms);
+  const rules::membership m = rules::evaluate_segments(definitions_, facts, today);
+  for (std::size_t i : m.segments) out.now_in.push_back(definitions_[i].name);
+  std::sort(out.now_in.begin(), out.now_in.end());
+  if (const std::optional<rules::day> next = rules::next_change(definitions_, facts, today))
+    out.next_at = days_.start_of(c.shop, *next);
+  return out;
+}
+
+void segment_engine::account(const store::customer_key& key, bool has_row,
+                             const std::vector<std::string>& joined,
+                             const std::vector<std::string>& left,
+                             const std::optional<std::int64_t>& next_at, evaluation_stats& stats) {
+  ++stats.evaluated;
+  stats.changes += joined.size() + left.size();
+  if (counts_) {
+    for (const auto& s : joined) counts_->add(key.shop, s, 1);
+    for (const auto& s : left) counts_->add(key.shop, s, -1);
+  }
+  if (has_row && next_at && (!stats.earliest_next_change || *next_at < *stats.earliest_next_change))
+    stats.earliest_next_change = next_at;
+  if (written_) written_->push_back(key);
 }
 
 store::result<bool> segment_engine::evaluate_one(store::writer& w, const store::customer_key& key,
@@ -94,8 +134,7 @@ store::result<bool> segment_engine::evaluate_one(store::writer& w, const store::
                                                  evaluation_stats& stats) {
   auto customer = w.customer(key.shop, key.customer_id);
   if (!customer) return {boost::system::in_place_error, customer.error()};
-  std::vector<std::string> now_in;
-  std::optional<std::int64_t> next_at;
+  verdict v;
   bool spend_moved = false;
   if (*customer) {
     auto ledger = w.ledger(key.shop, key.customer_id);
@@ -103,99 +142,112 @@ store::result<bool> segment_engine::evaluate_one(store::writer& w, const store::
     const auto& c = **customer;
     std::optional<rules::percentile_fact> percentile;
     if (!thresholds_.empty()) {
-      spend_moved = ranks_.set(key.shop, key.customer_id,
-                               c.totals.number_of_orders > 0 ? std::optional(c.totals.amount_spent_minor) : std::nullopt);
+      spend_moved =
+          set_spend(key.shop, key.customer_id,
+                    c.totals.number_of_orders > 0 ? std::optional(c.totals.amount_spent_minor)
+                                                  : std::nullopt);
       percentile = ranks_.percentile(key.shop, c.totals.amount_spent_minor);
     }
-    const auto facts = facts_of(c, *ledger, days_, percentile);
-    const rules::day today = days_.day_of(key.shop, now_ms);
-    const rules::membership m = rules::evaluate_segments(definitions_, facts, today);
-    for (std::size_t i : m.segments) now_in.push_back(definitions_[i].name);
-    const std::optional<rules::day> next = rules::next_change(definitions_, facts, today);
-    if (next) next_at = days_.start_of(key.shop, *next);
-  } else if (!thresholds_.empty()) {
-    spend_moved = ranks_.set(key.shop, key.customer_id, std::nullopt);
+    v = judge(c, *ledger, now_ms, percentile);
+  } else {
+    spend_moved = set_spend(key.shop, key.customer_id, std::nullopt);
   }
-  ++stats.evaluated;
   const std::vector<std::string> was_in =
       *customer ? (*customer)->segments : w.departed_memberships(key.shop, key.customer_id);
-  std::sort(now_in.begin(), now_in.end());
   std::vector<std::string> joined, left;
-  std::set_difference(now_in.begin(), now_in.end(), was_in.begin(), was_in.end(), std::back_inserter(joined));
-  std::set_difference(was_in.begin(), was_in.end(), now_in.begin(), now_in.end(), std::back_inserter(left));
+  std::set_difference(v.now_in.begin(), v.now_in.end(), was_in.begin(), was_in.end(),
+                      std::back_inserter(joined));
+  std::set_difference(was_in.begin(), was_in.end(), v.now_in.begin(), v.now_in.end(),
+                      std::back_inserter(left));
   if (*customer || !left.empty()) {
-    if (auto r = w.record_segments(key.shop, key.customer_id, now_in, joined, left, next_at, cause, now_ms); !r)
+    if (auto r = w.record_segments(key.shop, key.customer_id, v.now_in, joined, left, v.next_at,
+                                   cause, now_ms);
+        !r)
       return {boost::system::in_place_error, r.error()};
   }
-  stats.changes += joined.size() + left.size();
-  if (counts_) {
-    for (const auto& s : joined) counts_->add(key.shop, s, 1);
-    for (const auto& s : left) counts_->add(key.shop, s, -1);
-  }
-  if (*customer && next_at && (!stats.earliest_next_change || *next_at < *stats.earliest_next_change))
-    stats.earliest_next_change = next_at;
+  account(key, customer->has_value(), joined, left, v.next_at, stats);
   return spend_moved;
 }
 
-store::result<evaluation_stats> segment_engine::evaluate(store::writer& w, const std::vector<evaluation_request>& requests,
-                                                         std::int64_t now_ms) {
-  evaluation_stats stats;
-  if (cfg_->segments.empty()) return stats;
-  // Percentile boundaries before this batch moved any spend, per shop touched.
-  std::map<std::string, std::vector<std::optional<std::int64_t>>> before;
-  if (!thresholds_.empty())
-    for (const auto& r : requests) before.try_emplace(r.key.shop, boundaries(r.key.shop));
-  std::set<store::customer_key> done;
-  std::map<std::string, std::string> moved;  // shop -> cause of its last spend change
-  // The boundaries each customer of the batch was evaluated against: the spends of customers
-  // after it in the batch may still move them.
-  struct evaluated_against {
-    const evaluation_request* request;
-    std::vector<std::optional<std::int64_t>> bounds;
-  };
-  std::vector<evaluated_against> seen;
-  for (const auto& r : requests) {
-    if (!done.insert(r.key).second) continue;
-    auto spend_moved = evaluate_one(w, r.key, r.cause, now_ms, stats);
-    if (!spend_moved) return spend_moved.error();
-    if (*spend_moved) moved[r.key.shop] = r.cause;
-    if (!thresholds_.empty()) seen.push_back({&r, boundaries(r.key.shop)});
-  }
-  static constexpr auto lowest = std::numeric_limits<std::int64_t>::min();
-  // Members of a percentile comparison are the buyers whose spend exceeds its boundary.
-  auto verdicts_differ = [](std::int64_t spend, const std::vector<std::optional<std::int64_t>>& x,
-                            const std::vector<std::optional<std::int64_t>>& y) {
-    for (std::size_t i = 0; i < x.size(); ++i)
-      if ((spend > x[i].value_or(lowest)) != (spend > y[i].value_or(lowest))) return true;
-    return false;
-  };
-  for (const auto& [shop, cause] : moved) {
+// Members of a percentile comparison are the buyers whose spend exceeds its boundary.
+namespace {
+constexpr auto lowest = std::numeric_limits<std::int64_t>::min();
+}  // namespace
+
+bool segment_engine::verdicts_differ(std::int64_t spend,
+                                     const std::vector<std::optional<std::int64_t>>& x,
+                                     const std::vector<std::optional<std::int64_t>>& y) {
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if ((spend > x[i].value_or(lowest)) != (spend > y[i].value_or(lowest))) return true;
+  return false;
+}
+
+store::result<void> segment_engine::cross(store::writer& w, pass& p, std::int64_t now_ms,
+                                          evaluation_stats& stats) {
+  for (const auto& [shop, cause] : p.moved) {
     const auto after = boundaries(shop);
-    // A moved boundary flips exactly the buyers outside the batch whose spend lies between the
+    // A moved boundary flips exactly the buyers outside the pass whose spend lies between the
     // old and new one: their memberships were decided against the old boundaries.
-    const auto& old = before[shop];
+    const auto& old = p.before[shop];
     std::set<store::id_t> crossed;
     for (std::size_t i = 0; i < after.size(); ++i) {
       if (old[i] == after[i]) continue;
       const std::int64_t a = old[i].value_or(lowest), b = after[i].value_or(lowest);
       for (store::id_t id : ranks_.between(shop, std::min(a, b), std::max(a, b))) {
-        if (done.count({shop, id}) || !crossed.insert(id).second) continue;
-        auto r = evaluate_one(w, {shop, id}, cause, now_ms, stats);
+        const store::customer_key key{shop, id};
+        if (p.done.count(key) || (owns_ && !owns_(key)) || !crossed.insert(id).second) continue;
+        auto r = evaluate_one(w, key, cause, now_ms, stats);
         if (!r) return r.error();
         ++stats.by_percentile;
       }
     }
-    // A customer of the batch whose verdict differs under the final boundaries is evaluated
+    // A customer of the pass whose verdict differs under the final boundaries is evaluated
     // again (its first answer may then be logged and undone in the same commit).
-    for (const auto& s : seen) {
-      if (s.request->key.shop != shop || s.bounds == after) continue;
-      const auto spend = ranks_.spend_of(shop, s.request->key.customer_id);
+    for (const auto& s : p.seen) {
+      if (s.key.shop != shop || s.bounds == after) continue;
+      const auto spend = ranks_.spend_of(shop, s.key.customer_id);
       if (!spend || !verdicts_differ(*spend, s.bounds, after)) continue;
-      auto r = evaluate_one(w, s.request->key, s.request->cause, now_ms, stats);
+      auto r = evaluate_one(w, s.key, s.cause, now_ms, stats);
       if (!r) return r.error();
       ++stats.by_percentile;
     }
   }
+  return {};
+}
+
+store::result<evaluation_stats> segment_engine::evaluate(
+    store::writer& w, const std::vector<evaluation_request>& requests, std::int64_t now_ms) {
+  evaluation_stats stats;
+  if (cfg_->segments.empty()) return stats;
+  pass p;
+  if (!thresholds_.empty())
+    for (const auto& r : requests) p.before.try_emplace(r.key.shop, boundaries(r.key.shop));
+  for (const auto& r : requests) {
+    if (!p.done.insert(r.key).second) continue;
+    auto spend_moved = evaluate_one(w, r.key, r.cause, now_ms, stats);
+    if (!spend_moved) return spend_moved.error();
+    if (*spend_moved) p.moved[r.key.shop] = r.cause;
+    if (!thresholds_.empty()) p.seen.push_back({r.key, r.cause, boundaries(r.key.shop)});
+  }
+  if (auto r = cross(w, p, now_ms, stats); !r) return r.error();
+  return stats;
+}
+
+store::result<evaluation_stats> segment_engine::follow_spends(
+    store::writer& w, const std::vector<evaluation_request>& requests, std::int64_t now_ms) {
+  evaluation_stats stats;
+  if (thresholds_.empty()) return stats;
+  pass p;
+  for (const auto& r : requests) p.before.try_emplace(r.key.shop, boundaries(r.key.shop));
+  for (const auto& r : requests) {
+    auto c = w.customer(r.key.shop, r.key.customer_id);
+    if (!c) return c.error();
+    const bool buyer = *c && (*c)->totals.number_of_orders > 0;
+    if (set_spend(r.key.shop, r.key.customer_id,
+                  buyer ? std::optional((*c)->totals.amount_spent_minor) : std::nullopt))
+      p.moved[r.key.shop] = r.cause;
+  }
+  if (auto r = cross(w, p, now_ms, stats); !r) return r.error();
   return stats;
 }
 
