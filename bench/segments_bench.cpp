@@ -1,9 +1,9 @@
 // The clock and reload at scale, through the daemon's segment engine on a real store file:
 // 1,000,000 customers (one counting order each), the segments of config.example.toml.
 //   1. a clock tick with 100 customers due evaluates those 100 (and only those);
-//   2. a full recompute (what a reload does): a worker thread judges 1,000 customers per read
-//      snapshot, this thread (the writer) applies each batch in a transaction.
-//   build-bench/bench/segments_bench [--customers N] [--due N] [--keep DIR] [--fill-only]
+//   2. a full recompute (what a reload does): a worker thread judges 4,000 customers (--batch)
+//      per read snapshot, this thread (the writer) applies each batch in a transaction.
+//   build-bench/bench/segments_bench [--customers N] [--due N] [--batch N] [--keep DIR] [--fill-only]
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -68,7 +68,7 @@ void fill(const std::string& path, long customers, long due, std::int64_t now_ms
 }  // namespace
 
 int main(int argc, char** argv) {
-  long customers = 1'000'000, due = 100, batch_size = 1000;
+  long customers = 1'000'000, due = 100, batch_size = 4000;
   bool fill_only = false;
   std::string keep;
   for (int i = 1; i < argc; ++i) {

@@ -1,5 +1,5 @@
 // Reloading segment definitions without stalling ingest. A worker thread walks the customers in
-// key order, 1,000 per read snapshot, and judges them under the new definitions
+// key order, 4,000 per read snapshot, and judges them under the new definitions
 // (reload_worker.hpp); the writer applies each judged batch in a transaction of its own between
 // the deliveries' batches, writing only what moved. A customer the reload passed is answered
 // (and evaluated on new deliveries) with the new definitions, any other with the old ones. The
@@ -22,7 +22,11 @@
 
 namespace shopsegd {
 namespace {
-constexpr int reload_batch = 1000;
+// Customers per batch. Larger batches mean fewer commits, and each commit writes every page of
+// the next-change index the batch touched (a reload that moves every next change spreads them
+// over hundreds of pages): 4,000 cut the writer's time by a quarter against 1,000. A batch that
+// makes every membership new holds the writer for tens of milliseconds.
+constexpr int reload_batch = 4000;
 constexpr const char* fingerprint_setting = "segments_fingerprint";
 }  // namespace
 

@@ -70,6 +70,7 @@ result<void> writer::begin() {
   impl_->touched.clear();
   impl_->departed.clear();
   impl_->pending_shops.clear();
+  impl_->pending_changes.clear();
   impl_->forget_views();
   return impl_->db->exec("BEGIN IMMEDIATE");
 }
@@ -77,6 +78,7 @@ result<void> writer::begin() {
 result<void> writer::commit() {
   STORE_TRY(impl_->settle_views());
   STORE_TRY(impl_->flush_shops());
+  STORE_TRY(impl_->flush_changes());
   STORE_TRY(impl_->db->exec("COMMIT"));
   impl_->committed_shop_ids = impl_->shop_ids.size();
   return {};
@@ -104,6 +106,7 @@ void writer::rollback() noexcept {
   impl_->touched.clear();
   impl_->departed.clear();
   impl_->pending_shops.clear();
+  impl_->pending_changes.clear();
   impl_->forget_views();
   impl_->shop_ids.resize(impl_->committed_shop_ids);
 }

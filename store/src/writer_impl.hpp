@@ -35,6 +35,20 @@ struct writer_state {
     std::optional<std::int64_t> last_event;  // the latest claim's received_at_ms
   };
   std::vector<pending_shop> pending_shops;
+
+  // Change-log entries of a reload's judged customers, inserted many rows to a statement by
+  // flush_changes(): a reload that makes every membership new logs about three a customer.
+  // Flushed before any other change-log entry and before COMMIT, so the log keeps its order.
+  struct pending_change {
+    std::int64_t at_ms;
+    std::string shop;
+    id_t customer_id;
+    std::string segment;
+    bool joined;
+    std::string cause;
+  };
+  std::vector<pending_change> pending_changes;
+  result<void> flush_changes();
   pending_shop& pend_shop(std::string_view shop);
   // Writes pending_shops. Runs before any other statement on shops and before COMMIT.
   result<void> flush_shops();

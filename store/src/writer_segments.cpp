@@ -165,8 +165,46 @@ result<bool> writer::record_reloaded(std::string_view shop, id_t customer_id,
     STORE_TRY(q.run());
   }
   if (impl_->db->changes() == 0) return false;  // erased since the snapshot
-  STORE_TRY(detail::log_changes(*impl_, shop, customer_id, joined, left, cause, at_ms));
+  auto& pending = impl_->pending_changes;
+  for (const auto& segment : left) pending.push_back({at_ms, std::string(shop), customer_id, segment, false, std::string(cause)});
+  for (const auto& segment : joined) pending.push_back({at_ms, std::string(shop), customer_id, segment, true, std::string(cause)});
+  if (pending.size() >= 256) STORE_TRY(impl_->flush_changes());
   return true;
+}
+
+result<void> detail::writer_state::flush_changes() {
+  // 32 rows a statement: one step instead of 32 (binding, stepping and resetting a statement
+  // cost about as much as inserting its row).
+  if (pending_changes.empty()) return {};
+  constexpr std::size_t rows = 32;
+  static const std::string many = [] {
+    std::string sql = "INSERT INTO changes(at_ms, shop, customer_id, segment, joined, cause) VALUES ";
+    for (std::size_t i = 0; i < rows; ++i) sql += i ? ",(?,?,?,?,?,?)" : "(?,?,?,?,?,?)";
+    return sql;
+  }();
+  std::size_t at = 0;
+  for (; pending_changes.size() - at >= rows; at += rows) {
+    auto s = stmt(many.c_str());
+    if (!s) return s.error();
+    query q(*s);
+    for (std::size_t i = 0; i < rows; ++i) {
+      const auto& c = pending_changes[at + i];
+      const int p = static_cast<int>(i) * 6;
+      q.bind_int(p + 1, c.at_ms).bind_text(p + 2, c.shop).bind_id(p + 3, c.customer_id).bind_text(p + 4, c.segment)
+          .bind_int(p + 5, c.joined ? 1 : 0).bind_text(p + 6, c.cause);
+    }
+    STORE_TRY(q.run());
+  }
+  auto one = stmt("INSERT INTO changes(at_ms, shop, customer_id, segment, joined, cause) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!one) return one.error();
+  for (; at < pending_changes.size(); ++at) {
+    const auto& c = pending_changes[at];
+    query q(*one);
+    STORE_TRY(q.bind_int(1, c.at_ms).bind_text(2, c.shop).bind_id(3, c.customer_id).bind_text(4, c.segment)
+                  .bind_int(5, c.joined ? 1 : 0).bind_text(6, c.cause).run());
+  }
+  pending_changes.clear();
+  return {};
 }
 
 result<void> detail::log_changes(writer_state& w, std::string_view shop, id_t customer_id,
@@ -174,6 +212,7 @@ result<void> detail::log_changes(writer_state& w, std::string_view shop, id_t cu
                                  const std::vector<std::string>& left, std::string_view cause,
                                  std::int64_t at_ms) {
   if (joined.empty() && left.empty()) return {};
+  STORE_TRY(w.flush_changes());  // a reload's judged customers' entries come first
   auto log = w.stmt(
       "INSERT INTO changes(at_ms, shop, customer_id, segment, joined, cause) VALUES(?1, ?2, ?3, "
       "?4, ?5, ?6)");
