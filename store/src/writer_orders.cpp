@@ -85,6 +85,11 @@ result<order_state> find_order_state(detail::writer_state& w, std::string_view s
 
 namespace {
 
+bool says_nothing(const profile_record& p) {
+  return p.updated_at_ms == 0 && !p.email && !p.phone && !p.first_name && !p.last_name &&
+         !p.state && !p.created_at_ms;
+}
+
 // What an order payload says about its customer, whatever becomes of the order itself: the
 // customer exists, and the nested customer is a profile record of its own, versioned by the
 // customer's updated_at (docs/profile_versions.md). So a stale or deleted order's payload
@@ -107,6 +112,9 @@ result<bool> apply_order_customer(detail::writer_state& w, std::string_view shop
 
 result<outcome> writer::upsert_order(std::string_view shop, const order_record& order,
                                      const profile_record* nested_customer) {
+  // A nested customer of no field and no version (the id alone, as an import's order under its
+  // customer line arrives) says only that the customer exists: the same as none.
+  if (nested_customer && says_nothing(*nested_customer)) nested_customer = nullptr;
   STORE_TRY(impl_->settle_views());
   auto state = find_order_state(*impl_, shop, order.order_id);
   if (!state) return state.error();
