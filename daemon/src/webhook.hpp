@@ -23,6 +23,8 @@ struct delivery {
   std::string api_version;
   shopify::topic topic = shopify::topic::unknown;
   std::int64_t received_at_ms = 0;
+  // The raw body, only when the writer needs it: the event did not decode (quarantine) or
+  // store.keep_raw_bodies_days keeps bodies. Empty otherwise.
   std::string body;
   // The decoded event, or why it could not be decoded (then it goes to quarantine).
   std::optional<shopify::event> event;

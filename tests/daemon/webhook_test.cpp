@@ -82,6 +82,12 @@ TEST_CASE("a verified delivery becomes a decoded event with its headers") {
   auto* order = std::get_if<shopify::order_upsert>(&*d->event);
   REQUIRE(order != nullptr);
   CHECK(order->order_id == 9007199254740993ULL);  // beyond 2^53, exact
+  // Nothing keeps the raw body of an applied delivery by default: it does not go to the writer.
+  CHECK(d->body.empty());
+  f.cfg.store.keep_raw_bodies_days = 3;
+  auto kept = f.admit(request_builder());
+  REQUIRE(kept.has_value());
+  CHECK(kept->body == order_body);
 }
 
 TEST_CASE("401 for a missing, wrong or foreign signature; every configured secret verifies") {
