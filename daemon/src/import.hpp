@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,9 +16,19 @@ namespace shopsegd {
 
 enum class ingest_status;
 
+// The records of a chunk the session is still decoding: the writer applies the records decoded
+// so far while the session decodes the rest, so both cores work on an import. Guarded by the
+// pipeline's lock (ingest::feed_import).
+struct import_feed {
+  std::vector<shopify::event> ready;  // decoded, not yet taken by the writer
+  bool sealed = false;                // every record of the chunk is decoded
+};
+
 struct import_chunk {
   std::string shop;
   std::vector<shopify::event> events;  // order_upsert and customer_upsert only
+  // With a feed, `events` grows as the session decodes; the chunk is whole once it is sealed.
+  std::shared_ptr<import_feed> feed;
   // The settings row recording how far the client got in one input file ("import:" shop ":"
   // file identity), and the value to store there once the whole chunk is committed (empty:
   // store nothing, only read it).

@@ -189,14 +189,15 @@ void ingest::run() {
       // Wake for the next customer due on the clock, and at least once a minute so retention
       // pruning runs on an idle daemon too.
       // A running import does not wait: its batches go between the deliveries' batches
-      // (ingest_import.cpp). A running reload's batches do too, as soon as its worker has
-      // judged one (it wakes the writer), or once a failed batch may be tried again.
+      // (ingest_import.cpp), as soon as the session has decoded one (feed_import wakes the
+      // writer). A running reload's batches do too, as soon as its worker has judged one (it
+      // wakes the writer), or once a failed batch may be tried again.
       const std::int64_t retry_in = reload_retry_at_ms_ - now_ms();
-      const auto wait = importing_   ? std::chrono::milliseconds(0)
-                        : reloading_ ? std::chrono::milliseconds(retry_in > 0 ? retry_in : 60'000)
-                                     : wait_time(clock_());
+      const auto wait = import_ready() ? std::chrono::milliseconds(0)
+                        : reloading_   ? std::chrono::milliseconds(retry_in > 0 ? retry_in : 60'000)
+                                       : wait_time(clock_());
       wake_.wait_for(lock, wait, [&] {
-        return stopping_ || !queue_.empty() || pending_reload_ || !imports_.empty() ||
+        return stopping_ || !queue_.empty() || pending_reload_ || import_ready() ||
                (reload_worker_ && now_ms() >= reload_retry_at_ms_ && reload_worker_->has_ready());
       });
       if (queue_.empty() && stopping_) return fail_imports();

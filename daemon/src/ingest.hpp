@@ -70,6 +70,9 @@ class ingest {
   // chunks wait. `done` runs on the writer thread once the chunk is committed or failed.
   using import_completion = std::function<void(import_result)>;
   bool submit_import(import_chunk&& chunk, import_completion done);
+  // Hands the writer more records of a chunk submitted with `feed`; `last`: the chunk is whole.
+  // Records of a chunk that already failed are dropped with the feed. Thread-safe.
+  void feed_import(import_feed& feed, std::vector<shopify::event>&& more, bool last);
   // Asks the writer to switch to `next` (a validated config): memberships are recomputed in
   // batches between deliveries, with cause "reload". A reload asked for while one runs starts
   // over with the newest config once the running one finished. Thread-safe.
@@ -102,6 +105,9 @@ class ingest {
                                                    std::int64_t now);
   // Answers every import chunk as failed (the pipeline stops). REQUIRES: mutex_ held.
   void fail_imports();
+  // A batch of an import can start now: a chunk waits, or the running one has a whole batch
+  // decoded or is sealed. REQUIRES: mutex_ held, on the writer thread.
+  bool import_ready() const;
   void commit_batch(std::deque<job>& batch);
   ingest_status apply_one(job& j, bool& erased);
   void maybe_prune(std::int64_t now_ms);

@@ -1,7 +1,8 @@
 // Imports on the writer thread. A chunk is applied import_batch_records at a time, each batch
-// one transaction: store::writer::import_batch applies its records with the webhook rules
-// (version guard, tombstones, merge aliases; records of which nothing is stored are built in
-// memory and written once each) and refreshes the aggregates of the customers it touched, then
+// one transaction, as soon as the session has decoded the whole batch (import_feed):
+// store::writer::import_batch applies its records with the webhook rules (version guard,
+// tombstones, merge aliases; records of which nothing is stored are built in memory and
+// written once each) and refreshes the aggregates of the customers it touched, then
 // those customers' segments are evaluated, cause "import". The run loop commits the deliveries
 // queued meanwhile between two batches, so an import holds ingest up for one batch at most.
 // The progress row of the chunk's file is written in the transaction of its last batch: it
@@ -44,6 +45,27 @@ bool ingest::submit_import(import_chunk&& chunk, import_completion done) {
   return true;
 }
 
+void ingest::feed_import(import_feed& feed, std::vector<shopify::event>&& more, bool last) {
+  {
+    std::lock_guard lock(mutex_);
+    if (feed.ready.empty())
+      feed.ready = std::move(more);
+    else
+      feed.ready.insert(feed.ready.end(), std::make_move_iterator(more.begin()),
+                        std::make_move_iterator(more.end()));
+    feed.sealed = last;
+  }
+  wake_.notify_one();
+}
+
+bool ingest::import_ready() const {
+  if (!importing_) return !imports_.empty();
+  const import_job& job = *importing_;
+  const import_feed* feed = job.chunk.feed.get();
+  return !feed || feed->sealed ||
+         job.chunk.events.size() - job.next + feed->ready.size() >= import_batch_records;
+}
+
 void ingest::fail_imports() {
   if (importing_) imports_.push_front(std::move(importing_));
   for (auto& job : imports_) {
@@ -62,6 +84,16 @@ bool ingest::import_step() {
   }
   import_job& job = *importing_;
   auto& events = job.chunk.events;
+  // The records the session decoded meanwhile; a batch waits until it is whole or the chunk is.
+  bool whole = true;
+  if (import_feed* feed = job.chunk.feed.get()) {
+    std::lock_guard lock(mutex_);
+    events.insert(events.end(), std::make_move_iterator(feed->ready.begin()),
+                  std::make_move_iterator(feed->ready.end()));
+    feed->ready.clear();
+    whole = feed->sealed;
+  }
+  if (!whole && events.size() - job.next < import_batch_records) return true;
   const std::size_t end = std::min(events.size(), job.next + import_batch_records);
   std::size_t imported = 0, unchanged = 0, changes = 0;
   try {
@@ -100,7 +132,7 @@ bool ingest::import_step() {
     counters_.membership_changes.fetch_add(changes, std::memory_order_relaxed);
     if (evaluated->earliest_next_change && (!next_due_ms_ || *evaluated->earliest_next_change < *next_due_ms_))
       next_due_ms_ = evaluated->earliest_next_change;
-    if (end == events.size() && !job.chunk.progress_value.empty()) {
+    if (whole && end == events.size() && !job.chunk.progress_value.empty()) {
       if (auto r = writer_.set_setting(job.chunk.progress_key, job.chunk.progress_value); !r)
         throw boost::system::system_error(r.error());
     }
@@ -126,7 +158,7 @@ bool ingest::import_step() {
   job.result.unchanged += unchanged;
   job.result.applied = end;
   job.next = end;
-  if (end < events.size()) return true;
+  if (end < events.size() || !whole) return true;
   job.done(std::move(job.result));
   importing_.reset();
   return false;

@@ -45,10 +45,12 @@ struct submit_delivery {
   std::int64_t retry_of = 0;
   std::function<response(std::optional<ingest_status>)> finish;
 };
-// Hand an import chunk to the writer and answer finish(result); nullopt when too many chunks
-// wait (query_import.cpp).
+// Hand an import chunk to the writer, then decode(pipeline) its records into the chunk's feed
+// while the writer applies them, and answer finish(result); nullopt when too many chunks wait
+// (query_import.cpp).
 struct submit_import {
   import_chunk chunk;
+  std::function<void(ingest&)> decode;
   std::function<response(std::optional<import_result>)> finish;
 };
 using answer = std::variant<response, wait_for_changes, submit_delivery, submit_import>;

@@ -1,9 +1,11 @@
 // POST /v1/import?shop=DOMAIN[&file=ID&offset=N&line=L] (admin): one chunk of records in the
 // import wire format (shopify/import.hpp: "o\t" or "c\t" and a REST-shaped object, one per
-// line). The session decodes the chunk, so the writer gets plain events; the writer applies
-// them (ingest_import.cpp) and the answer says what became of them:
+// line). The session decodes the chunk, so the writer gets plain events: it queues the chunk
+// first and hands the records over in pieces as it decodes them, so the writer applies the
+// first batch while the rest is decoded (ingest_import.cpp); the answer says what became of them:
 //   {"received": N, "imported": N, "unchanged": N, "rejected": N,
-//    "rejections": [{"record": INDEX, "reason": "..."}], "progress": {"offset": N, "line": N} | null}
+//    "rejections": [{"record": INDEX, "reason": "..."}],
+//    "progress": {"offset": N, "line": N} | null}
 // `progress` is what the progress row of `file` held before this chunk (a client resumes
 // there); with offset and line the row is set to them once the whole chunk is committed.
 #include <algorithm>
@@ -16,6 +18,9 @@
 
 namespace shopsegd {
 namespace {
+
+// Records handed to the writer at a time while a chunk is decoded (a quarter of its batch).
+constexpr std::size_t import_feed_records = 2000;
 
 struct rejection {
   std::size_t record;
@@ -78,29 +83,53 @@ answer query_api::import(const context& c) {
       chunk.progress_value = *offset + " " + *line;
     }
   }
-  thread_local shopify::decoder decoder;
-  std::vector<rejection> rejected;
+  // What decoding found, read by the answer once the writer is done.
+  struct decoding {
+    std::vector<rejection> rejected;
+    std::size_t received = 0;
+  };
+  auto found = std::make_shared<decoding>();
   std::string_view body = c.req.body();
   chunk.events.reserve(static_cast<std::size_t>(std::count(body.begin(), body.end(), '\n')) + 1);
-  std::size_t index = 0;
-  while (!body.empty()) {
-    const std::size_t newline = body.find('\n');
-    std::string_view record = body.substr(0, newline);
-    body = newline == std::string_view::npos ? std::string_view() : body.substr(newline + 1);
-    const shopify::topic t = record.size() > 2 && record[1] == '\t' ? shopify::wire_topic(record[0]) : shopify::topic::unknown;
-    const std::size_t at = index++;
-    if (t == shopify::topic::unknown) {
-      rejected.push_back({at, "not an import record (\"o\" or \"c\", a tab, a JSON object)"});
-      continue;
+  chunk.feed = std::make_shared<import_feed>();
+  // Runs once the chunk is queued; the request (and so `body`) outlives the answer.
+  auto decode = [body, found, feed = chunk.feed](ingest& pipeline) mutable {
+    thread_local shopify::decoder decoder;
+    std::vector<shopify::event> piece;
+    piece.reserve(import_feed_records);
+    std::size_t index = 0;
+    while (!body.empty()) {
+      const std::size_t newline = body.find('\n');
+      std::string_view record = body.substr(0, newline);
+      body = newline == std::string_view::npos ? std::string_view() : body.substr(newline + 1);
+      const shopify::topic t = record.size() > 2 && record[1] == '\t'
+                                   ? shopify::wire_topic(record[0])
+                                   : shopify::topic::unknown;
+      const std::size_t at = index++;
+      if (t == shopify::topic::unknown) {
+        found->rejected.push_back(
+            {at, "not an import record (\"o\" or \"c\", a tab, a JSON object)"});
+        continue;
+      }
+      auto decoded = decoder.decode(t, record.substr(2));
+      if (!decoded)
+        found->rejected.push_back({at, std::move(decoded.error().reason)});
+      else
+        piece.push_back(std::move(*decoded));
+      if (piece.size() >= import_feed_records) {
+        pipeline.feed_import(*feed, std::move(piece), false);
+        piece = {};
+        piece.reserve(import_feed_records);
+      }
     }
-    auto decoded = decoder.decode(t, record.substr(2));
-    if (!decoded) rejected.push_back({at, std::move(decoded.error().reason)});
-    else chunk.events.push_back(std::move(*decoded));
-  }
-  const std::size_t received = index;
-  return submit_import{std::move(chunk), [received, rejected = std::move(rejected), version = c.req.version(),
-                                          keep_alive = c.req.keep_alive()](std::optional<import_result> r) {
-                         return import_answer(std::move(r), received, rejected, version, keep_alive);
+    found->received = index;
+    pipeline.feed_import(*feed, std::move(piece), true);
+  };
+  return submit_import{std::move(chunk), std::move(decode),
+                       [found, version = c.req.version(),
+                        keep_alive = c.req.keep_alive()](std::optional<import_result> r) {
+                         return import_answer(std::move(r), found->received, found->rejected,
+                                              version, keep_alive);
                        }};
 }
 

@@ -37,7 +37,8 @@ asio::awaitable<response> answer_query(query_api& api, const request& req, acces
       continue;
     }
     if (auto* chunk = std::get_if<submit_import>(&a)) {
-      auto result = co_await async_import(*api.pipeline(), std::move(chunk->chunk), asio::use_awaitable);
+      auto result = co_await async_import(*api.pipeline(), std::move(chunk->chunk),
+                                          std::move(chunk->decode), asio::use_awaitable);
       co_return chunk->finish(std::move(result));
     }
     auto& submit = std::get<submit_delivery>(a);

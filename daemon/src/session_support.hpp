@@ -38,16 +38,23 @@ auto async_submit(ingest& pipeline, delivery&& d, Token&& token, std::optional<s
 }
 
 // Waits for the writer's result of an import chunk. nullopt: too many chunks were waiting.
+// `decode` (may be empty) runs once the chunk is queued, on the caller's thread, and feeds the
+// chunk's records to the writer as it decodes them.
 template <class Token>
-auto async_import(ingest& pipeline, import_chunk&& chunk, Token&& token) {
+auto async_import(ingest& pipeline, import_chunk&& chunk, std::function<void(ingest&)> decode,
+                  Token&& token) {
   return asio::async_initiate<Token, void(std::optional<import_result>)>(
-      [&pipeline](auto handler, import_chunk&& chunk) {
+      [&pipeline, decode = std::move(decode)](auto handler, import_chunk&& chunk) {
         auto ex = asio::get_associated_executor(handler);
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
         bool queued = pipeline.submit_import(std::move(chunk), [shared, ex](import_result r) {
           asio::post(ex, [shared, r = std::move(r)]() mutable { (*shared)(std::optional<import_result>(std::move(r))); });
         });
-        if (!queued) asio::post(ex, [shared]() mutable { (*shared)(std::optional<import_result>()); });
+        if (!queued) {
+          asio::post(ex, [shared]() mutable { (*shared)(std::optional<import_result>()); });
+          return;
+        }
+        if (decode) decode(pipeline);
       },
       token, std::move(chunk));
 }
