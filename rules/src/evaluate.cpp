@@ -144,7 +144,8 @@ std::optional<std::string> text_of(attribute a, const customer_facts& f) {
   return std::nullopt;
 }
 
-// Value-typed dispatch shared by evaluation and explanation.
+// Value-typed dispatch shared by evaluation and explanation. `saw` (what the clause saw, as
+// text) is only built for an explanation: formatting it costs more than the comparison.
 struct leaf_evaluation {
   bool held = false;
   std::string saw;
@@ -194,7 +195,7 @@ order_totals filtered_orders(const condition& c, const customer_facts& f, day to
   return t;
 }
 
-leaf_evaluation evaluate_matches(const condition& c, const customer_facts& f, day today) {
+leaf_evaluation evaluate_matches(const condition& c, const customer_facts& f, day today, bool explain) {
   const order_totals t = filtered_orders(c, f, today);
   bool aggregated = false, held = true;
   for (const auto& p : c.params) {
@@ -204,17 +205,21 @@ leaf_evaluation evaluate_matches(const condition& c, const customer_facts& f, da
   }
   if (!aggregated) held = t.count > 0;
   if (c.f == condition::form::not_matches) held = !held;
+  if (!explain) return {held, {}};
   return {held, std::to_string(t.count) + " matching orders, sum " + format_number(number_fact{t.sum, f.currency_exponent})};
 }
 
-leaf_evaluation evaluate_leaf(const condition& c, const customer_facts& f, day today) {
+leaf_evaluation evaluate_leaf(const condition& c, const customer_facts& f, day today, bool explain) {
   using form = condition::form;
-  if (c.f == form::matches || c.f == form::not_matches) return evaluate_matches(c, f, today);
+  if (c.f == form::matches || c.f == form::not_matches) return evaluate_matches(c, f, today, explain);
   if (c.attr == attribute::customer_tags) {
     const bool has = std::find(f.tags.begin(), f.tags.end(), c.low.text) != f.tags.end();
-    std::string saw = "[";
-    for (const auto& t : f.tags) saw += (saw.size() > 1 ? ", '" : "'") + t + "'";
-    saw += "]";
+    std::string saw;
+    if (explain) {
+      saw = "[";
+      for (const auto& t : f.tags) saw += (saw.size() > 1 ? ", '" : "'") + t + "'";
+      saw += "]";
+    }
     if (c.f == form::is_null) return {false, saw};
     if (c.f == form::is_not_null) return {true, saw};
     return {c.f == form::contains ? has : !has, saw};
@@ -223,7 +228,7 @@ leaf_evaluation evaluate_leaf(const condition& c, const customer_facts& f, day t
     case detail::value_type::money:
     case detail::value_type::number: {
       auto n = number_of(c.attr, f);
-      const std::string saw = n ? format_number(*n) : "NULL";
+      const std::string saw = !explain ? std::string() : n ? format_number(*n) : "NULL";
       if (c.f == form::is_null) return {!n, saw};
       if (c.f == form::is_not_null) return {n.has_value(), saw};
       if (!n) return {false, saw};
@@ -232,7 +237,7 @@ leaf_evaluation evaluate_leaf(const condition& c, const customer_facts& f, day t
     }
     case detail::value_type::date: {
       auto d = day_of(c.attr, f);
-      const std::string saw = d ? format_day(*d) : "NULL";
+      const std::string saw = !explain ? std::string() : d ? format_day(*d) : "NULL";
       if (c.f == form::is_null) return {!d, saw};
       if (c.f == form::is_not_null) return {d.has_value(), saw};
       if (!d) return {false, saw};
@@ -242,7 +247,7 @@ leaf_evaluation evaluate_leaf(const condition& c, const customer_facts& f, day t
     }
     default: {
       auto t = text_of(c.attr, f);
-      const std::string saw = t ? "'" + *t + "'" : "NULL";
+      const std::string saw = !explain ? std::string() : t ? "'" + *t + "'" : "NULL";
       if (c.f == form::is_null) return {!t, saw};
       if (c.f == form::is_not_null) return {t.has_value(), saw};
       if (!t) return {false, saw};
@@ -254,7 +259,7 @@ leaf_evaluation evaluate_leaf(const condition& c, const customer_facts& f, day t
 bool evaluate(const expression& e, const customer_facts& f, day today, std::vector<clause_explanation>* trace) {
   switch (e.k) {
     case expression::kind::leaf: {
-      auto r = evaluate_leaf(e.leaf, f, today);
+      auto r = evaluate_leaf(e.leaf, f, today, trace != nullptr);
       if (trace) trace->push_back({e.leaf.text, e.leaf.at, r.saw, r.held});
       return r.held;
     }
