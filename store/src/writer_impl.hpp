@@ -64,7 +64,8 @@ struct writer_state {
     // lookup), or settle_views() does.
     bool totals_pending = false;
     // A customer an import batch built in memory (writer_import.cpp) has no row yet: the whole
-    // row is inserted once, with its memberships, by the segment evaluation or settle_views().
+    // row is inserted once, with the memberships the segment evaluation set in the view, by
+    // settle_views() (before any other statement could read it, and before COMMIT).
     struct new_row {
       std::int64_t profile_version_ms = 0;
       bool from_customer_payload = false;
@@ -132,9 +133,6 @@ struct writer_state {
 }  // namespace detail
 
 namespace detail {
-// Inserts the row of a customer an import batch built (view_entry::insert_pending) as the
-// view holds it (writer_import.cpp).
-result<void> insert_new_customer(writer_state& w, const writer_state::view_entry& v);
 // The version of a profile field a record carries (customers.<field>_version): its
 // updated_at_ms, then a customers/* payload before an order's nested customer.
 std::int64_t profile_key(std::int64_t updated_at_ms, profile_source source);
@@ -149,6 +147,10 @@ result<void> log_changes(writer_state& w, std::string_view shop, id_t customer_i
                          const std::vector<std::string>& joined,
                          const std::vector<std::string>& left, std::string_view cause,
                          std::int64_t at_ms);
+// Inserts the rows of customers an import batch built (view_entry::insert_pending) as their
+// views hold them, in the given order, many rows per statement (writer_import.cpp).
+result<void> insert_new_customers(writer_state& w,
+                                  const std::vector<const writer_state::view_entry*>& rows);
 // Names joined with commas, as the customers table stores tags and memberships.
 std::string comma_joined(const std::vector<std::string>& names);
 // Folds one tag event (kind "set", "add" or "remove"; comma-joined tags) into sorted tags.

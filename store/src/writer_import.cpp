@@ -295,55 +295,62 @@ struct tag_set_row {
 
 }  // namespace
 
-result<void> detail::insert_new_customer(writer_state& w, const writer_state::view_entry& e) {
-  const customer_view& v = e.view;
-  const aggregates& t = v.totals;
-  const writer_state::view_entry::new_row& row = *e.insert_pending;
-  auto s = w.stmt(
+result<void> detail::insert_new_customers(
+    writer_state& w, const std::vector<const writer_state::view_entry*>& rows) {
+  static const bulk_insert insert_customers{
       "INSERT INTO customers(shop, customer_id, email, email_lower, phone, phone_key, first_name, "
-      "last_name, "
-      "state, created_at_ms, profile_version_ms, profile_from_customer_payload, tags, "
-      "amount_spent_minor, "
-      "number_of_orders, first_order_at_ms, last_order_at_ms, largest_order_minor, currency, "
-      "updated_at_ms, "
-      "segments, next_change_at_ms, profile_email, email_version, phone_version, "
-      "first_name_version, last_name_version, state_version, created_at_version) VALUES(?1, ?2, "
-      "?3, lower(?3), ?4, shopseg_phone_key(?4), ?5, "
-      "?6, ?7, ?8, "
-      "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, "
-      "?27)");
-  if (!s) return s.error();
-  const std::string tags = detail::comma_joined(v.tags),
-                    segments = detail::comma_joined(v.segments);
-  detail::query q(*s);
-  return q.bind_text(1, v.shop)
-      .bind_id(2, v.customer_id)
-      .bind_opt_text(3, v.email)
-      .bind_opt_text(4, v.phone)
-      .bind_opt_text(5, v.first_name)
-      .bind_opt_text(6, v.last_name)
-      .bind_opt_text(7, v.state)
-      .bind_opt_int(8, v.created_at_ms)
-      .bind_int(9, row.profile_version_ms)
-      .bind_int(10, row.from_customer_payload ? 1 : 0)
-      .bind_text(11, tags)
-      .bind_int(12, t.amount_spent_minor)
-      .bind_int(13, t.number_of_orders)
-      .bind_opt_int(14, t.first_order_at_ms)
-      .bind_opt_int(15, t.last_order_at_ms)
-      .bind_int(16, t.largest_order_minor)
-      .bind_text(17, t.currency)
-      .bind_int(18, v.updated_at_ms)
-      .bind_text(19, segments)
-      .bind_opt_int(20, v.next_change_at_ms)
-      .bind_opt_text(21, row.profile_email)
-      .bind_opt_int(22, row.email_version)
-      .bind_opt_int(23, row.phone_version)
-      .bind_opt_int(24, row.first_name_version)
-      .bind_opt_int(25, row.last_name_version)
-      .bind_opt_int(26, row.state_version)
-      .bind_opt_int(27, row.created_at_version)
-      .run();
+      "last_name, state, created_at_ms, profile_version_ms, profile_from_customer_payload, tags, "
+      "amount_spent_minor, number_of_orders, first_order_at_ms, last_order_at_ms, "
+      "largest_order_minor, currency, updated_at_ms, segments, next_change_at_ms, profile_email, "
+      "email_version, phone_version, first_name_version, last_name_version, state_version, "
+      "created_at_version) VALUES",
+      "(#, #, #, lower(#), #, shopseg_phone_key(#), #, #, #, #, #, #, #, #, #, #, #, #, #, #, #, "
+      "#, "
+      "#, #, #, #, #, #, #)",
+      29};
+  // The joined names outlive the statements that bind them.
+  struct row {
+    const writer_state::view_entry* e;
+    std::string tags, segments;
+  };
+  std::vector<row> joined;
+  joined.reserve(rows.size());
+  for (const auto* e : rows)
+    joined.push_back({e, comma_joined(e->view.tags), comma_joined(e->view.segments)});
+  return insert_rows(w, insert_customers, joined, [](detail::query& q, int at, const row& r) {
+    const customer_view& v = r.e->view;
+    const aggregates& t = v.totals;
+    const writer_state::view_entry::new_row& n = *r.e->insert_pending;
+    q.bind_text(at + 1, v.shop)
+        .bind_id(at + 2, v.customer_id)
+        .bind_opt_text(at + 3, v.email)
+        .bind_opt_text(at + 4, v.email)
+        .bind_opt_text(at + 5, v.phone)
+        .bind_opt_text(at + 6, v.phone)
+        .bind_opt_text(at + 7, v.first_name)
+        .bind_opt_text(at + 8, v.last_name)
+        .bind_opt_text(at + 9, v.state)
+        .bind_opt_int(at + 10, v.created_at_ms)
+        .bind_int(at + 11, n.profile_version_ms)
+        .bind_int(at + 12, n.from_customer_payload ? 1 : 0)
+        .bind_text(at + 13, r.tags)
+        .bind_int(at + 14, t.amount_spent_minor)
+        .bind_int(at + 15, t.number_of_orders)
+        .bind_opt_int(at + 16, t.first_order_at_ms)
+        .bind_opt_int(at + 17, t.last_order_at_ms)
+        .bind_int(at + 18, t.largest_order_minor)
+        .bind_text(at + 19, t.currency)
+        .bind_int(at + 20, v.updated_at_ms)
+        .bind_text(at + 21, r.segments)
+        .bind_opt_int(at + 22, v.next_change_at_ms)
+        .bind_opt_text(at + 23, n.profile_email)
+        .bind_opt_int(at + 24, n.email_version)
+        .bind_opt_int(at + 25, n.phone_version)
+        .bind_opt_int(at + 26, n.first_name_version)
+        .bind_opt_int(at + 27, n.last_name_version)
+        .bind_opt_int(at + 28, n.state_version)
+        .bind_opt_int(at + 29, n.created_at_version);
+  });
 }
 
 result<std::vector<outcome>> writer::import_batch(std::string_view shop,

@@ -128,13 +128,16 @@ detail::writer_state::view_entry* detail::writer_state::find_view(std::string_vi
 }
 
 result<void> detail::writer_state::settle_views() {
+  std::vector<const view_entry*> new_rows;
   for (const auto& v : views) {
     if (v.insert_pending)
-      STORE_TRY(insert_new_customer(*this, v));
+      new_rows.push_back(&v);
     else if (v.totals_pending)
       STORE_TRY(write_totals(*this, {v.view.shop, v.view.customer_id}, v.view.totals,
                              v.view.updated_at_ms, v.view.email));
   }
+  // Other customers than the updates above: the order between them does not matter.
+  if (!new_rows.empty()) STORE_TRY(insert_new_customers(*this, new_rows));
   forget_views();
   return {};
 }

@@ -37,12 +37,10 @@ result<void> record_kept(detail::writer_state& w, detail::writer_state::view_ent
                          std::optional<std::int64_t> next_change_at_ms) {
   customer_view& v = kept.view;
   if (kept.insert_pending) {
-    // A customer an import built: its whole row, memberships included, in one insert.
+    // A customer an import built: its whole row, memberships included, is inserted with the
+    // batch's other new rows when the views settle (before COMMIT).
     v.segments = split_tags(names);
     v.next_change_at_ms = next_change_at_ms;
-    STORE_TRY(detail::insert_new_customer(w, kept));
-    kept.insert_pending.reset();
-    kept.totals_pending = false;
     return {};
   }
   const bool segments_moved = detail::comma_joined(v.segments) != names;
