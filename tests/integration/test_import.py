@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -84,6 +85,15 @@ def state(d, customers, orders):
     seg = d.query("/v1/segments").json()
     out["segments"] = sorted((s["name"], s.get("members")) for s in seg["segments"])
     return out
+
+
+def memberships(db_path):
+    """customer id -> comma-joined memberships, read from a stopped daemon's store."""
+    db = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True)
+    try:
+        return dict(db.execute("SELECT customer_id, segments FROM customers"))
+    finally:
+        db.close()
 
 
 def bulk_customer(cid, updated, tags=(), email=None):
@@ -169,6 +179,27 @@ class Semantics(unittest.TestCase):
             for obj in lines:
                 f.write(json.dumps(obj) + "\n")
         return path
+
+    def test_memberships_after_an_import_equal_a_full_recompute(self):
+        # Several chunks of several batches: every batch moves the high-value percentile
+        # boundary, customers of earlier batches follow it, and a customer's row is written
+        # once with the memberships its batch ends with.
+        path = os.path.join(self.tmp, "many.jsonl")
+        with open(path, "w") as f:
+            gen.generate(f, customers=7000, orders=35000, seed=5)
+        d = self.daemon()
+        rc, out, err = run_import(d, path)
+        self.assertEqual(rc, 0, out + err)
+        d.stop()
+        imported = memberships(d.db_path)
+        self.assertEqual(len(imported), 7000)
+        self.assertGreater(sum("high-value" in m for m in imported.values()), 1000)
+        # Another segment list: the next start recomputes every customer before it is ready.
+        d.extra_config = shipped_segments() + '\n[[segment]]\nname = "zz-probe"\nquery = "number_of_orders >= 1000000"\n'
+        d._write_config()
+        d.start()
+        d.stop()
+        self.assertEqual(memberships(d.db_path), imported)
 
     def test_import_then_webhooks_equals_webhooks_then_import(self):
         a, b = 7_100_000_000_000_001, 7_100_000_000_000_002
