@@ -19,6 +19,7 @@
 
 #include "change_notifier.hpp"
 #include "listeners.hpp"
+#include "run_loop.hpp"
 #include "store/reader.hpp"
 #include "store/writer.hpp"
 #include "threads.hpp"
@@ -219,7 +220,7 @@ int run_daemon(const config& cfg) {
       query_threads.emplace_back(
           [i, io = queries.ios[i].get(), guard = asio::make_work_guard(*queries.ios[i])] {
             name_this_thread(("query-" + std::to_string(i)).c_str());
-            io->run();
+            run_with_spin(*io);
           });
     sd_notify(0, "READY=1");
     spdlog::info("shopsegd ready");
