@@ -81,6 +81,12 @@ for _ in $(seq 1 3000); do
   kill -0 "$PID" 2>/dev/null || { log "shopsegd exited:"; cat "$WORK/server.log" >&2; exit 1; }
   sleep 0.1
 done
+# The listener is bound before a start-up recompute (a store whose memberships follow other
+# definitions) finishes; deliveries sent meanwhile would wait for it and count in the figure.
+until grep -q "shopsegd ready" "$WORK/server.log"; do
+  kill -0 "$PID" 2>/dev/null || { log "shopsegd exited:"; cat "$WORK/server.log" >&2; exit 1; }
+  sleep 0.1
+done
 log "shopsegd ready on $port (no segments)"
 
 # The shipped segments: everything of config.example.toml from its first [[segment]] on.
