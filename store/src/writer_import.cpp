@@ -16,10 +16,14 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "bulk_insert.hpp"
 #include "writer_impl.hpp"
 
 namespace store {
 namespace {
+
+using detail::bulk_insert;
+using detail::insert_rows;
 
 // SQLite compares integer keys as signed 64-bit values (ids above 2^63 are stored negative):
 // ranges and insert order follow that order.
@@ -197,66 +201,6 @@ struct order_totals {
     ledger.push_back({o.order_id, o.processed_at_ms, o.net_amount_minor});
   }
 };
-
-// Rows per multi-row INSERT. Each statement opens its cursors, checks the schema and halts
-// once, which for rows this narrow costs about as much as writing the row; the CHECK on
-// tag_events.kind builds a temporary b-tree for its IN list once per statement, not per row.
-constexpr std::size_t rows_per_insert = 32;
-
-// `head` followed by `rows` copies of `row`, each '#' in them numbered ?1, ?2, ... in order.
-std::string multi_row_sql(std::string_view head, std::string_view row, std::size_t rows) {
-  std::string sql(head);
-  int next = 1;
-  for (std::size_t r = 0; r < rows; ++r) {
-    if (r > 0) sql += ", ";
-    for (char c : row) {
-      if (c != '#') {
-        sql += c;
-        continue;
-      }
-      sql += '?';
-      sql += std::to_string(next++);
-    }
-  }
-  return sql;
-}
-
-// An INSERT of many rows, as statements of rows_per_insert rows and of one row. The texts live
-// as long as the program: statements are cached by the address of their text.
-struct bulk_insert {
-  int columns;
-  std::string one, many;
-  bulk_insert(std::string_view head, std::string_view row, int columns)
-      : columns(columns),
-        one(multi_row_sql(head, row, 1)),
-        many(multi_row_sql(head, row, rows_per_insert)) {}
-};
-
-// Inserts `rows`: `bind(query, first parameter index - 1, row)` binds one row's parameters.
-template <class Row, class Bind>
-result<void> insert_rows(detail::writer_state& w, const bulk_insert& insert,
-                         const std::vector<Row>& rows, Bind bind) {
-  std::size_t i = 0;
-  if (rows.size() >= rows_per_insert) {
-    auto s = w.stmt(insert.many.c_str());
-    if (!s) return s.error();
-    for (; i + rows_per_insert <= rows.size(); i += rows_per_insert) {
-      detail::query q(*s);
-      for (std::size_t r = 0; r < rows_per_insert; ++r)
-        bind(q, static_cast<int>(r) * insert.columns, rows[i + r]);
-      STORE_TRY(q.run());
-    }
-  }
-  if (i == rows.size()) return {};
-  auto s = w.stmt(insert.one.c_str());
-  if (!s) return s.error();
-  for (; i < rows.size(); ++i) {
-    detail::query q(*s);
-    bind(q, 0, rows[i]);
-    STORE_TRY(q.run());
-  }
-  return {};
-}
 
 const bulk_insert insert_orders{
     "INSERT INTO orders(shop, order_id, customer_id, name, updated_at_ms, created_at_ms, "

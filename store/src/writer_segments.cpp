@@ -2,6 +2,7 @@
 // scans a reload or a percentile rebuild needs.
 #include <algorithm>
 
+#include "bulk_insert.hpp"
 #include "customer_reads.hpp"
 #include "writer_impl.hpp"
 
@@ -171,36 +172,18 @@ result<bool> writer::record_reloaded(std::string_view shop, id_t customer_id,
 }
 
 result<void> detail::writer_state::flush_changes() {
-  // 32 rows a statement: one step instead of 32 (binding, stepping and resetting a statement
-  // cost about as much as inserting its row).
-  if (pending_changes.empty()) return {};
-  constexpr std::size_t rows = 32;
-  static const std::string many = [] {
-    std::string sql = "INSERT INTO changes(at_ms, shop, customer_id, segment, joined, cause) VALUES ";
-    for (std::size_t i = 0; i < rows; ++i) sql += i ? ",(?,?,?,?,?,?)" : "(?,?,?,?,?,?)";
-    return sql;
-  }();
-  std::size_t at = 0;
-  for (; pending_changes.size() - at >= rows; at += rows) {
-    auto s = stmt(many.c_str());
-    if (!s) return s.error();
-    query q(*s);
-    for (std::size_t i = 0; i < rows; ++i) {
-      const auto& c = pending_changes[at + i];
-      const int p = static_cast<int>(i) * 6;
-      q.bind_int(p + 1, c.at_ms).bind_text(p + 2, c.shop).bind_id(p + 3, c.customer_id).bind_text(p + 4, c.segment)
-          .bind_int(p + 5, c.joined ? 1 : 0).bind_text(p + 6, c.cause);
-    }
-    STORE_TRY(q.run());
-  }
-  auto one = stmt("INSERT INTO changes(at_ms, shop, customer_id, segment, joined, cause) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
-  if (!one) return one.error();
-  for (; at < pending_changes.size(); ++at) {
-    const auto& c = pending_changes[at];
-    query q(*one);
-    STORE_TRY(q.bind_int(1, c.at_ms).bind_text(2, c.shop).bind_id(3, c.customer_id).bind_text(4, c.segment)
-                  .bind_int(5, c.joined ? 1 : 0).bind_text(6, c.cause).run());
-  }
+  static const bulk_insert insert_changes{
+      "INSERT INTO changes(at_ms, shop, customer_id, segment, joined, cause) VALUES",
+      "(#, #, #, #, #, #)", 6};
+  STORE_TRY(
+      insert_rows(*this, insert_changes, pending_changes, [](query& q, int at, const auto& c) {
+        q.bind_int(at + 1, c.at_ms)
+            .bind_text(at + 2, c.shop)
+            .bind_id(at + 3, c.customer_id)
+            .bind_text(at + 4, c.segment)
+            .bind_int(at + 5, c.joined ? 1 : 0)
+            .bind_text(at + 6, c.cause);
+      }));
   pending_changes.clear();
   return {};
 }
