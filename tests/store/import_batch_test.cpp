@@ -1,12 +1,11 @@
 // writer::import_batch against the per-record path it replaces: for random batches over a
 // store that already holds orders, customers, tombstones and merges, both must leave every
 // table identical (the wall-clock updated_at_ms aside) and give the same outcomes.
-#include <sqlite3.h>
 
 #include <cstdint>
 #include <random>
-#include <sstream>
 
+#include "table_dump.hpp"
 #include "temp_db.hpp"
 
 namespace {
@@ -18,40 +17,25 @@ constexpr const char* shop = "import.myshopify.com";
 
 // Every row of the tables an import or a webhook writes, as text, in key order.
 std::string dump(const std::string& path) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  std::ostringstream out;
-  for (const char* sql : {
-           "SELECT * FROM orders ORDER BY shop, order_id",
-           "SELECT shop, customer_id, email, email_lower, phone, phone_key, first_name, last_name, "
-           "state, "
-           "created_at_ms, profile_version_ms, profile_from_customer_payload, tags, "
-           "amount_spent_minor, "
-           "number_of_orders, first_order_at_ms, last_order_at_ms, largest_order_minor, currency, "
-           "segments, "
-           "next_change_at_ms, profile_email, email_version, phone_version, first_name_version, "
-           "last_name_version, state_version, created_at_version FROM customers ORDER BY shop, "
-           "customer_id",
-           "SELECT * FROM tag_events ORDER BY 1, 2, 3, 4, 5",
-           "SELECT shop, order_id FROM order_tombstones ORDER BY 1, 2",
-           "SELECT shop, customer_id, kind FROM customer_tombstones ORDER BY 1, 2",
-           "SELECT * FROM customer_aliases ORDER BY 1, 2",
-           "SELECT domain, currency FROM shops ORDER BY 1",
-       }) {
-    sqlite3_stmt* s = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, sql, -1, &s, nullptr) == SQLITE_OK);
-    out << sql << "\n";
-    while (sqlite3_step(s) == SQLITE_ROW) {
-      for (int i = 0; i < sqlite3_column_count(s); ++i) {
-        const auto* text = sqlite3_column_text(s, i);
-        out << (text ? reinterpret_cast<const char*>(text) : "NULL") << "|";
-      }
-      out << "\n";
-    }
-    sqlite3_finalize(s);
-  }
-  sqlite3_close(db);
-  return out.str();
+  return store_test::dump_rows(
+      path,
+      {
+          "SELECT * FROM orders ORDER BY shop, order_id",
+          "SELECT shop, customer_id, email, email_lower, phone, phone_key, first_name, last_name, "
+          "state, "
+          "created_at_ms, profile_version_ms, profile_from_customer_payload, tags, "
+          "amount_spent_minor, "
+          "number_of_orders, first_order_at_ms, last_order_at_ms, largest_order_minor, currency, "
+          "segments, "
+          "next_change_at_ms, profile_email, email_version, phone_version, first_name_version, "
+          "last_name_version, state_version, created_at_version FROM customers ORDER BY shop, "
+          "customer_id",
+          "SELECT * FROM tag_events ORDER BY 1, 2, 3, 4, 5",
+          "SELECT shop, order_id FROM order_tombstones ORDER BY 1, 2",
+          "SELECT shop, customer_id, kind FROM customer_tombstones ORDER BY 1, 2",
+          "SELECT * FROM customer_aliases ORDER BY 1, 2",
+          "SELECT domain, currency FROM shops ORDER BY 1",
+      });
 }
 
 // Random records over small id ranges, so that they collide with each other and with what the

@@ -7,14 +7,13 @@
 // plans: every record as a webhook in generation order, the importable ones imported first and
 // the rest as webhooks after, the reverse, and random interleavings in which consecutive import
 // records form batches of random size. Every plan must leave the same rows.
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <random>
-#include <sstream>
 #include <variant>
 
+#include "table_dump.hpp"
 #include "temp_db.hpp"
 
 namespace {
@@ -26,38 +25,23 @@ constexpr const char* shop = "order.myshopify.com";
 // The rows every plan must agree on: wall-clock columns (customers.updated_at_ms, tombstone
 // and audit times) and memberships (computed by the daemon) aside.
 std::string dump(const std::string& path) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  std::ostringstream out;
-  for (const char* sql : {
-           "SELECT * FROM orders ORDER BY shop, order_id",
-           "SELECT shop, customer_id, email, email_lower, phone, phone_key, first_name, last_name, "
-           "state, created_at_ms, profile_version_ms, profile_from_customer_payload, tags, "
-           "amount_spent_minor, number_of_orders, first_order_at_ms, last_order_at_ms, "
-           "largest_order_minor, currency, profile_email, email_version, phone_version, "
-           "first_name_version, last_name_version, state_version, created_at_version "
-           "FROM customers ORDER BY shop, customer_id",
-           "SELECT * FROM tag_events ORDER BY 1, 2, 3, 4, 5",
-           "SELECT * FROM refunds ORDER BY 1, 2",
-           "SELECT shop, order_id FROM order_tombstones ORDER BY 1, 2",
-           "SELECT shop, customer_id, kind FROM customer_tombstones ORDER BY 1, 2",
-           "SELECT * FROM customer_aliases ORDER BY 1, 2",
-           "SELECT domain, currency FROM shops ORDER BY 1",
-       }) {
-    sqlite3_stmt* s = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, sql, -1, &s, nullptr) == SQLITE_OK);
-    out << sql << "\n";
-    while (sqlite3_step(s) == SQLITE_ROW) {
-      for (int i = 0; i < sqlite3_column_count(s); ++i) {
-        const auto* text = sqlite3_column_text(s, i);
-        out << (text ? reinterpret_cast<const char*>(text) : "NULL") << "|";
-      }
-      out << "\n";
-    }
-    sqlite3_finalize(s);
-  }
-  sqlite3_close(db);
-  return out.str();
+  return store_test::dump_rows(
+      path,
+      {
+          "SELECT * FROM orders ORDER BY shop, order_id",
+          "SELECT shop, customer_id, email, email_lower, phone, phone_key, first_name, last_name, "
+          "state, created_at_ms, profile_version_ms, profile_from_customer_payload, tags, "
+          "amount_spent_minor, number_of_orders, first_order_at_ms, last_order_at_ms, "
+          "largest_order_minor, currency, profile_email, email_version, phone_version, "
+          "first_name_version, last_name_version, state_version, created_at_version "
+          "FROM customers ORDER BY shop, customer_id",
+          "SELECT * FROM tag_events ORDER BY 1, 2, 3, 4, 5",
+          "SELECT * FROM refunds ORDER BY 1, 2",
+          "SELECT shop, order_id FROM order_tombstones ORDER BY 1, 2",
+          "SELECT shop, customer_id, kind FROM customer_tombstones ORDER BY 1, 2",
+          "SELECT * FROM customer_aliases ORDER BY 1, 2",
+          "SELECT domain, currency FROM shops ORDER BY 1",
+      });
 }
 
 struct order_delete {
