@@ -492,3 +492,27 @@ def day_in_chicago(timestamp):
     from zoneinfo import ZoneInfo
     t = datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
     return t.astimezone(ZoneInfo("America/Chicago")).date().isoformat()
+
+
+def stable(obj):
+    """An answer without the fields that say when it was written."""
+    if isinstance(obj, dict):
+        return {k: stable(v) for k, v in obj.items() if k not in ("updated_at", "as_of")}
+    if isinstance(obj, list):
+        return [stable(v) for v in obj]
+    return obj
+
+
+def store_state(d, customers, orders):
+    """What the query socket answers for these customers and orders, and every segment's
+    count, without the fields that say when it was written."""
+    out = {}
+    for cid in customers:
+        r = d.customer(cid)
+        out["c%d" % cid] = (r.status, stable(r.json()) if r.status == 200 else None)
+    for oid in orders:
+        r = d.order(oid)
+        out["o%d" % oid] = (r.status, stable(r.json()) if r.status == 200 else None)
+    seg = d.query("/v1/segments").json()
+    out["segments"] = sorted((s["name"], s.get("members")) for s in seg["segments"])
+    return out

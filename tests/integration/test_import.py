@@ -65,28 +65,6 @@ def progress_of(d, path):
     return r.json()["progress"]
 
 
-def stable(obj):
-    """An answer without the fields that say when it was written."""
-    if isinstance(obj, dict):
-        return {k: stable(v) for k, v in obj.items() if k not in ("updated_at", "as_of")}
-    if isinstance(obj, list):
-        return [stable(v) for v in obj]
-    return obj
-
-
-def state(d, customers, orders):
-    out = {}
-    for cid in customers:
-        r = d.customer(cid)
-        out["c%d" % cid] = (r.status, stable(r.json()) if r.status == 200 else None)
-    for oid in orders:
-        r = d.order(oid)
-        out["o%d" % oid] = (r.status, stable(r.json()) if r.status == 200 else None)
-    seg = d.query("/v1/segments").json()
-    out["segments"] = sorted((s["name"], s.get("members")) for s in seg["segments"])
-    return out
-
-
 def memberships(db_path):
     """customer id -> comma-joined memberships, read from a stopped daemon's store."""
     db = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True)
@@ -231,7 +209,7 @@ class Semantics(unittest.TestCase):
         self.assertEqual(rc, 0, out + err)
         s = summary(out)
         self.assertEqual(s["unchanged"], 2, out)  # o1 is older than the webhook's, o2 is tombstoned
-        one, two = state(first, [a, b], [o1, o2, o3, o4]), state(second, [a, b], [o1, o2, o3, o4])
+        one, two = H.store_state(first, [a, b], [o1, o2, o3, o4]), H.store_state(second, [a, b], [o1, o2, o3, o4])
         self.assertEqual(one, two)
         self.assertEqual(one["c%d" % a][1]["amount_spent"], "1800.00")  # 1500 (webhook's o1) + 300
         self.assertEqual(one["o%d" % o2][0], 404)
@@ -248,13 +226,13 @@ class Semantics(unittest.TestCase):
         rc, out, err = run_import(full, path)
         self.assertEqual(rc, 0, out + err)
         self.assertEqual(summary(out)["imported"], 66000, out)
-        want = state(full, customers, orders)
+        want = H.store_state(full, customers, orders)
         seq = full.query("/v1/changes?limit=1").json()["last_seq"]
         rc, out, err = run_import(full, "--restart", path)
         self.assertEqual(summary(out)["imported"], 0, out)
         self.assertEqual(summary(out)["unchanged"], 66000, out)
         self.assertEqual(full.query("/v1/changes?limit=1").json()["last_seq"], seq)
-        self.assertEqual(state(full, customers, orders), want)
+        self.assertEqual(H.store_state(full, customers, orders), want)
 
         # Interrupted once some chunks are acknowledged, then run again: it resumes.
         resumed = self.daemon()
@@ -272,7 +250,7 @@ class Semantics(unittest.TestCase):
         self.assertEqual(rc, 0, out + err)
         self.assertIn("resuming at line %d" % (progress["line"] + 1), err)
         self.assertLess(summary(out)["imported"] + summary(out)["unchanged"], 66000)
-        self.assertEqual(state(resumed, customers, orders), want)
+        self.assertEqual(H.store_state(resumed, customers, orders), want)
 
 
     def test_webhooks_racing_an_import_on_its_own_records_lose_nothing(self):
@@ -324,8 +302,8 @@ class Semantics(unittest.TestCase):
         self.assertEqual(rc, 0, out + err)
         for body, topic in actions:
             after.post_ok(self, body, topic=topic)
-        want = state(after, customers, orders)
-        self.assertEqual(state(raced, customers, orders), want)
+        want = H.store_state(after, customers, orders)
+        self.assertEqual(H.store_state(raced, customers, orders), want)
         self.assertIn(404, {v[0] for k, v in want.items() if k.startswith("o")})
 
 

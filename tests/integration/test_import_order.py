@@ -161,22 +161,7 @@ class ImportOrder(unittest.TestCase):
         return self.state(d)
 
     def state(self, d):
-        def stable(obj):
-            if isinstance(obj, dict):
-                return {k: stable(v) for k, v in obj.items() if k not in ("updated_at", "as_of")}
-            if isinstance(obj, list):
-                return [stable(v) for v in obj]
-            return obj
-        out = {}
-        for cid in CUSTOMERS:
-            r = d.customer(cid)
-            out["c%d" % cid] = (r.status, stable(r.json()) if r.status == 200 else None)
-        for oid in ORDERS:
-            r = d.order(oid)
-            out["o%d" % oid] = (r.status, stable(r.json()) if r.status == 200 else None)
-        seg = d.query("/v1/segments").json()
-        out["segments"] = sorted((s["name"], s.get("members")) for s in seg["segments"])
-        return out
+        return H.store_state(d, CUSTOMERS, ORDERS)
 
     def test_any_order_of_webhooks_and_import_records_gives_one_state(self):
         for seed in SEEDS:
