@@ -296,18 +296,18 @@ void candidates_for(day fact_day, const date_operand& d, day today, std::optiona
     consider(fact_day + d.amount + 1);
     return;
   }
-  // months_before(t, m) is non-decreasing in t, and the day `m` months after fact_day is its
-  // inverse up to the clamping at month ends (at most 3 days off): the first day after today
-  // on which it reaches fact_day lies in a small window around that inverse.
+  // months_before(t, m) is non-decreasing in t. The day `m` months after fact_day (its inverse,
+  // clamped to that month's end) is the first day it reaches fact_day, unless the clamp cut
+  // fact_day's day of the month short (Jan 31 + 1 month = Feb 28): then the first such day is
+  // the next, the 1st of the following month. Every earlier day maps before fact_day. When that
+  // day has passed, tomorrow stays a candidate while it lies within four days of the inverse
+  // (the answer is checked again just after the flip). Two calendar conversions, not one per
+  // day of a window around the inverse: this runs for every order in a window on every
+  // evaluation.
   const day inverse = months_before(fact_day, -d.amount);
-  for (day t = inverse - 4; t <= inverse + 4; ++t) {
-    if (t <= today) continue;
-    const day back = months_before(t, d.amount);
-    if (back >= fact_day) {
-      consider(t);
-      if (back > fact_day) return;
-    }
-  }
+  const day first = months_before(inverse, d.amount) >= fact_day ? inverse : inverse + 1;
+  const day t = std::max(first, today + 1);
+  if (t <= inverse + 4) consider(t);
 }
 
 void next_change_in(const expression& e, const customer_facts& f, day today, std::optional<day>& best) {

@@ -212,6 +212,39 @@ TEST_CASE("next change never skips a flip: brute force over a year of days") {
   }
 }
 
+namespace {
+
+// The candidate day of a month offset as first written: every day of a window around the day
+// `m` months after the fact, each mapped back, the first reaching the fact day.
+std::optional<day> month_candidate_by_scan(day fact_day, int months, day today) {
+  const day inverse = rules::months_before(fact_day, -months);
+  for (day t = inverse - 4; t <= inverse + 4; ++t)
+    if (t > today && rules::months_before(t, months) >= fact_day) return t;
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE("next change: a month offset lands where a scan of the days around it does") {
+  // Month ends, leap days and offsets whose target month is shorter than the fact's.
+  for (int months : {1, 2, 6, 12, 13, 24}) {
+    const std::string text = "first_order_date >= -" + std::to_string(months) + "m";
+    auto query = q(text.c_str());
+    for (day fact = day_from_civil(2023, 12, 1); fact < day_from_civil(2025, 3, 1); ++fact) {
+      rules::customer_facts f = buyer({{fact, 100}});
+      f.first_order_day = fact;
+      const day inverse = rules::months_before(fact, -months);
+      for (day t : {fact, inverse - 6, inverse - 2, inverse - 1, inverse, inverse + 1, inverse + 3,
+                    inverse + 4}) {
+        CAPTURE(text);
+        CAPTURE(rules::format_day(fact));
+        CAPTURE(rules::format_day(t));
+        CHECK(rules::next_change(query, f, t) == month_candidate_by_scan(fact, months, t));
+      }
+    }
+  }
+}
+
 TEST_CASE("explain shows every clause with the value it saw") {
   auto f = buyer({{today - 100, 250'000}});
   f.tags = {"vip"};
