@@ -1,6 +1,7 @@
 // Events -> wire lines: the REST webhook shape, written with exactly the fields the decoders
 // read, so that decoding a wire line gives the event back unchanged (money and times exact).
 #include <cstdio>
+#include <cstring>
 
 #include "shopify/import.hpp"
 #include "shopify/money.hpp"
@@ -12,6 +13,20 @@ namespace {
 // Runs of characters that need no escape are appended whole: this is most of what an import's
 // client does per record.
 void append_string(std::string& out, std::string_view text) {
+  std::size_t first = 0;
+  while (first < text.size()) {
+    const auto c = static_cast<unsigned char>(text[first]);
+    if (c == '"' || c == '\\' || c < 0x20) break;
+    ++first;
+  }
+  if (first == text.size()) {  // nothing to escape (nearly every value): one append
+    const std::size_t at = out.size();
+    out.resize(at + text.size() + 2);
+    out[at] = '"';
+    if (!text.empty()) std::memcpy(out.data() + at + 1, text.data(), text.size());
+    out[at + text.size() + 1] = '"';
+    return;
+  }
   out += '"';
   std::size_t plain = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -36,11 +51,19 @@ struct object_writer {
   std::string& out;
   bool first = true;
   explicit object_writer(std::string& o) : out(o) { out += '{'; }
+  // `k` is one of this file's literal field names, none of which needs escaping.
   void key(std::string_view k) {
-    if (!first) out += ',';
+    const std::size_t at = out.size();
+    const std::size_t comma = first ? 0 : 1;
+    out.resize(at + comma + k.size() + 3);
+    char* p = out.data() + at;
+    if (comma) *p++ = ',';
+    *p++ = '"';
+    std::memcpy(p, k.data(), k.size());
+    p += k.size();
+    *p++ = '"';
+    *p = ':';
     first = false;
-    append_string(out, k);
-    out += ':';
   }
   void text(std::string_view k, std::string_view v) { key(k), append_string(out, v); }
   void maybe_text(std::string_view k, const std::optional<std::string>& v) {

@@ -35,7 +35,8 @@ constexpr civil_date civil_from_days(std::int64_t days) noexcept {
   const auto day_of_era = static_cast<unsigned>(days - era * 146097);
   const unsigned year_of_era =
       (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
-  const unsigned day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const unsigned day_of_year =
+      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
   const unsigned mp = (5 * day_of_year + 2) / 153;
   const unsigned day = day_of_year - (153 * mp + 2) / 5 + 1;
   const unsigned month = mp < 10 ? mp + 3 : mp - 9;
@@ -143,16 +144,37 @@ std::string format_timestamp_ms(std::int64_t epoch_ms) {
   const auto seconds = static_cast<int>(ms_of_day / 1000 % 60);
   const auto minutes = static_cast<int>(ms_of_day / 60'000 % 60);
   const auto hours = static_cast<int>(ms_of_day / 3'600'000);
+  if (date.year >= 0 && date.year <= 9999) {
+    // The usual case without snprintf: an import's client formats three times per order.
+    char text[24] = {'0', '0', '0', '0', '-', '0', '0', '-', '0', '0', 'T', '0',
+                     '0', ':', '0', '0', ':', '0', '0', '.', '0', '0', '0', 'Z'};
+    auto put = [&text](std::size_t at, unsigned value, std::size_t width) {
+      for (std::size_t i = width; i-- > 0; value /= 10)
+        text[at + i] = static_cast<char>('0' + value % 10);
+    };
+    put(0, static_cast<unsigned>(date.year), 4);
+    put(5, date.month, 2);
+    put(8, date.day, 2);
+    put(11, static_cast<unsigned>(hours), 2);
+    put(14, static_cast<unsigned>(minutes), 2);
+    put(17, static_cast<unsigned>(seconds), 2);
+    if (millis == 0) {
+      text[19] = 'Z';
+      return std::string(text, 20);
+    }
+    put(20, static_cast<unsigned>(millis), 3);
+    return std::string(text, 24);
+  }
   char buffer[48];
   int length = 0;
   if (millis == 0) {
     length = std::snprintf(buffer, sizeof buffer, "%04lld-%02u-%02uT%02d:%02d:%02dZ",
-                           static_cast<long long>(date.year), date.month, date.day, hours,
-                           minutes, seconds);
+                           static_cast<long long>(date.year), date.month, date.day, hours, minutes,
+                           seconds);
   } else {
     length = std::snprintf(buffer, sizeof buffer, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                           static_cast<long long>(date.year), date.month, date.day, hours,
-                           minutes, seconds, millis);
+                           static_cast<long long>(date.year), date.month, date.day, hours, minutes,
+                           seconds, millis);
   }
   return std::string(buffer, static_cast<std::size_t>(length > 0 ? length : 0));
 }

@@ -63,6 +63,11 @@ TEST_CASE("format_timestamp_ms") {
   CHECK(format_timestamp_ms(1793545200123) == "2026-11-01T15:00:00.123Z");
   CHECK(format_timestamp_ms(-1) == "1969-12-31T23:59:59.999Z");
   CHECK(format_timestamp_ms(ms("2024-02-29T23:59:59Z")) == "2024-02-29T23:59:59Z");
+  // Four-digit years are written digit by digit, the others by snprintf: both ends of each.
+  CHECK(format_timestamp_ms(ms("0999-03-04T05:06:07.008Z")) == "0999-03-04T05:06:07.008Z");
+  CHECK(format_timestamp_ms(ms("9999-12-31T23:59:59.999Z")) == "9999-12-31T23:59:59.999Z");
+  CHECK(format_timestamp_ms(253402300800000) == "10000-01-01T00:00:00Z");
+  CHECK(format_timestamp_ms(-62135596800001) == "0000-12-31T23:59:59.999Z");
   for (std::int64_t value : {std::int64_t{0}, std::int64_t{951782400000}, std::int64_t{-86400001},
                              std::int64_t{4102444800999}}) {
     CHECK(ms(format_timestamp_ms(value).c_str()) == value);
