@@ -267,6 +267,7 @@ result<outcome> writer::mark_uninstalled(std::string_view shop, std::int64_t at_
 }
 
 result<std::int64_t> writer::prune(std::int64_t now_ms, const retention& keep) {
+  STORE_TRY(impl_->flush_changes());  // the log is cut by seq: queued entries take theirs first
   constexpr std::int64_t day_ms = 86'400'000;
   struct rule {
     const char* sql;

@@ -95,6 +95,7 @@ result<outcome> writer::redact_customer(std::string_view shop, id_t customer_id,
                                         const std::vector<id_t>& orders_to_redact,
                                         std::int64_t at_ms) {
   STORE_TRY(impl_->settle_views());
+  STORE_TRY(impl_->flush_changes());  // the customer's queued change-log entries go too
   // Emails to search raw bodies for: the profile's and those of its orders.
   std::vector<std::optional<std::string>> emails;
   auto email = stored_email(*impl_, shop, customer_id);
@@ -136,6 +137,7 @@ result<outcome> writer::redact_shop(std::string_view shop, std::int64_t at_ms) {
   // erased with it) now, not after the erasure.
   STORE_TRY(impl_->flush_shops());
   STORE_TRY(impl_->settle_views());
+  STORE_TRY(impl_->flush_changes());
   for (const char* sql : shop_tables) {
     auto s = impl_->stmt(sql);
     if (!s) return s.error();

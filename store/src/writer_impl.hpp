@@ -36,9 +36,10 @@ struct writer_state {
   };
   std::vector<pending_shop> pending_shops;
 
-  // Change-log entries of a reload's judged customers, inserted many rows to a statement by
-  // flush_changes(): a reload that makes every membership new logs about three a customer.
-  // Flushed before any other change-log entry and before COMMIT, so the log keeps its order.
+  // Change-log entries not yet inserted, in the order they were logged, inserted many rows to a
+  // statement by flush_changes(): a reload or an import that makes every membership new logs
+  // about three a customer. Flushed before any statement that deletes from the log (erasure,
+  // pruning) and before COMMIT.
   struct pending_change {
     std::int64_t at_ms;
     std::string shop;

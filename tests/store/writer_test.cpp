@@ -354,6 +354,37 @@ TEST_CASE("shop redact erases every row of the shop and only that shop") {
   CHECK(f.r->delivery_seen("other.myshopify.com", "w1").value());
 }
 
+TEST_CASE("change-log entries logged earlier in the transaction are erased and pruned too") {
+  // Entries are queued and inserted many to a statement: the erasures and the pruning must
+  // still see those of their own transaction.
+  fixture f;
+  constexpr std::int64_t day = 86'400'000;
+  CHECK(f.upsert(order(1, 7, 1000, 100)) == outcome::applied);
+  CHECK(f.upsert(order(2, 8, 1000, 100)) == outcome::applied);
+  f.apply([](store::writer& w) {
+    REQUIRE(w.record_segments(shop, 7, {"gold"}, {"gold"}, {}, std::nullopt, "import", 5000));
+    REQUIRE(w.record_segments(shop, 8, {"gold"}, {"gold"}, {}, std::nullopt, "import", 5000));
+    CHECK(w.redact_customer(shop, 7, {}, 6000).value() == outcome::applied);
+    return 0;
+  });
+  auto log = f.r->changes(0, 100).value();
+  REQUIRE(log.size() == 1);
+  CHECK(log[0].customer_id == 8);
+  f.apply([](store::writer& w) {
+    REQUIRE(w.record_segments(shop, 8, {}, {}, {"gold"}, std::nullopt, "import", 7000));
+    CHECK(w.redact_shop(shop, 8000).value() == outcome::applied);
+    return 0;
+  });
+  CHECK(f.r->changes(0, 100).value().empty());
+  CHECK(f.upsert(order(3, 9, 1000, 100)) == outcome::applied);
+  const auto removed = f.apply([&](store::writer& w) {
+    REQUIRE(w.record_segments(shop, 9, {"gold"}, {"gold"}, {}, std::nullopt, "import", day));
+    return w.prune(40 * day, {}).value();
+  });
+  CHECK(removed == 1);
+  CHECK(f.r->changes(0, 100).value().empty());
+}
+
 TEST_CASE("prune removes dedup keys and raw bodies past retention") {
   fixture f;
   constexpr std::int64_t day = 86'400'000;
