@@ -16,6 +16,10 @@ namespace shopsegd {
 
 enum class ingest_status;
 
+// Records the session hands to the writer at a time while it decodes a chunk (a quarter of a
+// batch).
+constexpr std::size_t import_feed_records = 2000;
+
 // The records of a chunk the session is still decoding: the writer applies the records decoded
 // so far while the session decodes the rest, so both cores work on an import. Guarded by the
 // pipeline's lock (ingest::feed_import).

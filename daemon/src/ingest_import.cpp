@@ -24,6 +24,16 @@ constexpr std::size_t import_batch_records = 8000;
 constexpr std::size_t max_waiting_imports = 8;
 const std::string import_cause = "import";
 
+// The records a batch waits for while its chunk is still being decoded. A chunk's first batch
+// starts on the first piece the session hands over: the writer is idle from the previous
+// chunk's last commit until then (the client sends the next chunk once it has the answer), and
+// waiting for a whole batch of 8,000 decoded records kept it idle that much longer on every
+// chunk. Later batches are whole: the session decodes faster than the writer applies, so they
+// find one ready (a batch still holds ingest up for no longer than before).
+std::size_t import_batch_wanted(const import_job& job) {
+  return job.next == 0 ? import_feed_records : import_batch_records;
+}
+
 }  // namespace
 
 std::string import_progress_key(std::string_view shop, std::string_view file) {
@@ -63,7 +73,7 @@ bool ingest::import_ready() const {
   const import_job& job = *importing_;
   const import_feed* feed = job.chunk.feed.get();
   return !feed || feed->sealed ||
-         job.chunk.events.size() - job.next + feed->ready.size() >= import_batch_records;
+         job.chunk.events.size() - job.next + feed->ready.size() >= import_batch_wanted(job);
 }
 
 void ingest::fail_imports() {
@@ -93,7 +103,7 @@ bool ingest::import_step() {
     feed->ready.clear();
     whole = feed->sealed;
   }
-  if (!whole && events.size() - job.next < import_batch_records) return true;
+  if (!whole && events.size() - job.next < import_batch_wanted(job)) return true;
   const std::size_t end = std::min(events.size(), job.next + import_batch_records);
   std::size_t imported = 0, unchanged = 0, changes = 0;
   try {

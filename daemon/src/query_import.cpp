@@ -19,9 +19,6 @@
 namespace shopsegd {
 namespace {
 
-// Records handed to the writer at a time while a chunk is decoded (a quarter of its batch).
-constexpr std::size_t import_feed_records = 2000;
-
 struct rejection {
   std::size_t record;
   std::string reason;
