@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "shopify/events.hpp"
+#include "store/writer.hpp"
 
 namespace shopsegd {
 
@@ -24,13 +24,15 @@ constexpr std::size_t import_feed_records = 2000;
 // so far while the session decodes the rest, so both cores work on an import. Guarded by the
 // pipeline's lock (ingest::feed_import).
 struct import_feed {
-  std::vector<shopify::event> ready;  // decoded, not yet taken by the writer
+  std::vector<store::import_item> ready;  // decoded, not yet taken by the writer
   bool sealed = false;                // every record of the chunk is decoded
 };
 
 struct import_chunk {
   std::string shop;
-  std::vector<shopify::event> events;  // order_upsert and customer_upsert only
+  // The records as the store takes them (import_item_of, on the session's thread: the writer's
+  // time is what an import waits for).
+  std::vector<store::import_item> events;
   // With a feed, `events` grows as the session decodes; the chunk is whole once it is sealed.
   std::shared_ptr<import_feed> feed;
   // The settings row recording how far the client got in one input file ("import:" shop ":"

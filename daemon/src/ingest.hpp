@@ -72,7 +72,7 @@ class ingest {
   bool submit_import(import_chunk&& chunk, import_completion done);
   // Hands the writer more records of a chunk submitted with `feed`; `last`: the chunk is whole.
   // Records of a chunk that already failed are dropped with the feed. Thread-safe.
-  void feed_import(import_feed& feed, std::vector<shopify::event>&& more, bool last);
+  void feed_import(import_feed& feed, std::vector<store::import_item>&& more, bool last);
   // Asks the writer to switch to `next` (a validated config): memberships are recomputed in
   // batches between deliveries, with cause "reload". A reload asked for while one runs starts
   // over with the newest config once the running one finished. Thread-safe.

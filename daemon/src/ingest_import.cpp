@@ -55,7 +55,7 @@ bool ingest::submit_import(import_chunk&& chunk, import_completion done) {
   return true;
 }
 
-void ingest::feed_import(import_feed& feed, std::vector<shopify::event>&& more, bool last) {
+void ingest::feed_import(import_feed& feed, std::vector<store::import_item>&& more, bool last) {
   {
     std::lock_guard lock(mutex_);
     if (feed.ready.empty())
@@ -119,14 +119,13 @@ bool ingest::import_step() {
     std::vector<store::import_item> items;
     items.reserve(end - job.next);
     for (std::size_t i = job.next; i < end; ++i) {
-      auto item = import_item_of(std::move(events[i]));
-      if (!item) continue;  // the session hands over order and customer upserts only
+      store::import_item& item = events[i];
       // As apply_event does for every order, stale or not: the shop takes its currency.
-      if (item->order && !item->order->currency.empty()) {
-        if (auto r = writer_.ensure_shop(job.chunk.shop, item->order->currency); !r)
+      if (item.order && !item.order->currency.empty()) {
+        if (auto r = writer_.ensure_shop(job.chunk.shop, item.order->currency); !r)
           throw boost::system::system_error(r.error());
       }
-      items.push_back(std::move(*item));
+      items.push_back(std::move(item));
     }
     // Applies the batch and refreshes the aggregates of what it touched (writer_import.cpp).
     auto outcomes = writer_.import_batch(job.chunk.shop, items);

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "apply.hpp"
 #include "ingest.hpp"
 #include "query_context.hpp"
 #include "shopify/decode.hpp"
@@ -92,7 +93,7 @@ answer query_api::import(const context& c) {
   // Runs once the chunk is queued; the request (and so `body`) outlives the answer.
   auto decode = [body, found, feed = chunk.feed](ingest& pipeline) mutable {
     thread_local shopify::decoder decoder;
-    std::vector<shopify::event> piece;
+    std::vector<store::import_item> piece;
     piece.reserve(import_feed_records);
     std::size_t index = 0;
     while (!body.empty()) {
@@ -111,8 +112,8 @@ answer query_api::import(const context& c) {
       auto decoded = decoder.decode(t, record.substr(2));
       if (!decoded)
         found->rejected.push_back({at, std::move(decoded.error().reason)});
-      else
-        piece.push_back(std::move(*decoded));
+      else if (auto item = import_item_of(std::move(*decoded)))  // the decoder gives upserts only
+        piece.push_back(std::move(*item));
       if (piece.size() >= import_feed_records) {
         pipeline.feed_import(*feed, std::move(piece), false);
         piece = {};
