@@ -5,9 +5,11 @@
 # instructions of every daemon thread (the kernel's share of the CPU time, fsync and sockets,
 # is not in them).
 #
-#   bench/callgrind.sh [--segments] [--duration S] [--connections N] [--keep DIR]
+#   bench/callgrind.sh [--segments] [--duration S] [--connections N] [--customers N] [--keep DIR]
 #
-# --segments runs with the segments and order flags of config.example.toml. The store is fresh;
+# --segments runs with the segments and order flags of config.example.toml. --customers sets
+# loadgen's customer pool (default 100000: in a short run nearly every delivery is a customer's
+# first order; a small pool makes them repeat buyers, as in a long run). The store is fresh;
 # the first --warmup seconds are not counted. With --keep DIR the callgrind output is left in DIR
 # (callgrind_annotate DIR/callgrind.out.* shows where the instructions go). BUILD_DIR selects the
 # build (default: build, which should be RelWithDebInfo or Release).
@@ -18,6 +20,7 @@ SEGMENTS=0
 DURATION=20
 WARMUP=5
 CONNECTIONS=64
+CUSTOMERS=100000
 KEEP=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -25,8 +28,9 @@ while [ $# -gt 0 ]; do
     --duration) DURATION="$2"; shift 2 ;;
     --warmup) WARMUP="$2"; shift 2 ;;
     --connections) CONNECTIONS="$2"; shift 2 ;;
+    --customers) CUSTOMERS="$2"; shift 2 ;;
     --keep) KEEP="$2"; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "callgrind: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -60,7 +64,7 @@ for _ in $(seq 1 600); do
   kill -0 $PID 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
   sleep 0.1
 done
-common=(--port "$PORT" --secret "$SECRET" --connections "$CONNECTIONS" --json)
+common=(--port "$PORT" --secret "$SECRET" --connections "$CONNECTIONS" --customers "$CUSTOMERS" --json)
 "$BUILD_DIR/bench/loadgen" "${common[@]}" --duration "$WARMUP" --warmup 0 >/dev/null
 callgrind_control -z "$PID" >/dev/null
 "$BUILD_DIR/bench/loadgen" "${common[@]}" --duration "$DURATION" --warmup 0 >"$WORK/run.json"

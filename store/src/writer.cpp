@@ -71,6 +71,7 @@ result<void> writer::begin() {
   impl_->departed.clear();
   impl_->pending_shops.clear();
   impl_->pending_changes.clear();
+  impl_->pending_profiles.clear();
   impl_->forget_views();
   return impl_->db->exec("BEGIN IMMEDIATE");
 }
@@ -107,6 +108,7 @@ void writer::rollback() noexcept {
   impl_->departed.clear();
   impl_->pending_shops.clear();
   impl_->pending_changes.clear();
+  impl_->pending_profiles.clear();
   impl_->forget_views();
   impl_->shop_ids.resize(impl_->committed_shop_ids);
 }

@@ -16,6 +16,31 @@ namespace store {
 
 namespace detail {
 
+// One profile field as apply_profile's upsert keeps it: the value of the record with the
+// greatest key that carried it, the greater value on a tie (a stored value of NULL never wins
+// a tie, as SQL's comparison with NULL). True when the offer won.
+template <class T>
+struct versioned_field {
+  std::optional<T> value;
+  std::optional<std::int64_t> version;
+
+  bool offer(const std::optional<T>& v, std::int64_t key) {
+    if (!v || (version && (key < *version || (key == *version && !(value && *v > *value)))))
+      return false;
+    value = v;
+    version = key;
+    return true;
+  }
+};
+
+// A customer row's profile columns: profile_email, phone, first_name, last_name, state,
+// created_at_ms with their versions, and profile_version_ms.
+struct stored_profile {
+  versioned_field<std::string> email, phone, first_name, last_name, state;
+  versioned_field<std::int64_t> created_at_ms;
+  std::int64_t profile_version_ms = 0;
+};
+
 // The writer's state; writer::impl derives from it so file-local helpers can name it.
 struct writer_state {
   std::unique_ptr<connection> db;
@@ -84,7 +109,8 @@ struct writer_state {
   view_entry* find_view(std::string_view shop, id_t customer_id);
   // Writes what the views hold pending and empties them. Before any mutation, before a read
   // of aggregates through SQL, and before COMMIT.
-  result<void> settle_views();
+  // Pending profiles too, unless keep_profiles (a mutation that never reads them).
+  result<void> settle_views(bool keep_profiles = false);
   // Empties the views without writing (a new or rolled-back transaction has none pending).
   void forget_views() noexcept {
     views.clear();
@@ -116,6 +142,25 @@ struct writer_state {
   // REQUIRES: `customer_id` resolved and not tombstoned.
   result<outcome> apply_profile(std::string_view shop, id_t customer_id,
                                 const profile_record& profile, profile_source source);
+
+  // Order payloads' nested customers, applied in memory by the refresh that rewrites the row
+  // (merge_profiles), else by flush_profiles() before any statement that could read or change
+  // those rows (settle_views() flushes them unless told not to). A customer that has no row
+  // yet gets it then: until a flush or its refresh, the row may not exist.
+  struct pending_profile {
+    customer_key key;
+    profile_record profile;
+  };
+  std::vector<pending_profile> pending_profiles;
+  // apply_profile(..., order_payload), left pending for a customer the caller touches.
+  // REQUIRES: `customer_id` resolved and not tombstoned.
+  void defer_profile(std::string_view shop, id_t customer_id, const profile_record& profile);
+  // Applies the pending records through SQL (those of `only`, when given) and drops them.
+  result<void> flush_profiles(const customer_key* only = nullptr);
+  bool has_pending_profile(const customer_key& key) const noexcept;
+  // Applies and drops the records pending for `key` to its row's profile as read; true when
+  // they changed it.
+  bool merge_profiles(const customer_key& key, stored_profile& row);
   // Records a tag event (tags normalized) and refolds; true when the event was new.
   result<bool> record_tag_event(std::string_view shop, id_t customer_id, std::int64_t at_ms,
                                 std::string_view kind, const std::vector<std::string>& tags);
@@ -159,6 +204,10 @@ void fold_tag_event(std::vector<std::string>& tags, std::string_view kind, std::
 // Writes a customer's aggregates, the time it changed and its email (writer_refresh.cpp).
 result<void> write_totals(writer_state& w, const customer_key& key, const aggregates& totals,
                           std::int64_t now_ms, const std::optional<std::string>& email);
+// write_totals and the profile columns in one row write (writer_profiles.cpp).
+result<void> write_row(writer_state& w, const customer_key& key, const aggregates& totals,
+                       std::int64_t now_ms, const std::optional<std::string>& email,
+                       const stored_profile& profile);
 }  // namespace detail
 
 struct writer::impl : detail::writer_state {};

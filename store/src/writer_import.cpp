@@ -105,20 +105,7 @@ result<void> probe(detail::writer_state& w, std::string_view shop, const std::ve
   return {};
 }
 
-// One profile field as apply_profile's upsert keeps it: the value of the record with the
-// greatest key that carried it, the greater value on a tie.
-template <class T>
-struct versioned_field {
-  std::optional<T> value;
-  std::optional<std::int64_t> version;
-
-  bool offer(const std::optional<T>& v, std::int64_t key) {
-    if (!v || (version && (key < *version || (key == *version && !(*v > *value))))) return false;
-    value = v;
-    version = key;
-    return true;
-  }
-};
+using detail::versioned_field;
 
 // A customer of which nothing is stored, as the batch's records leave it.
 struct fresh_customer {
@@ -354,8 +341,9 @@ result<std::vector<outcome>> writer::import_batch(std::string_view shop,
     outcomes[i] = *r;
   }
   const std::int64_t now = wall_clock_ms();
-  STORE_TRY(w.settle_views());
+  STORE_TRY(w.settle_views(/*keep_profiles=*/true));  // as refresh_aggregates
   for (const customer_key& key : w.touched) STORE_TRY(w.refresh_customer(key, now, true));
+  STORE_TRY(w.flush_profiles());
 
   // The rest in memory, in input order.
   std::unordered_map<id_t, fresh_customer> fresh;

@@ -115,7 +115,8 @@ result<outcome> writer::upsert_order(std::string_view shop, const order_record& 
   // A nested customer of no field and no version (the id alone, as an import's order under its
   // customer line arrives) says only that the customer exists: the same as none.
   if (nested_customer && says_nothing(*nested_customer)) nested_customer = nullptr;
-  STORE_TRY(impl_->settle_views());
+  // Profiles other deliveries left pending stay so: the version guard reads orders only.
+  STORE_TRY(impl_->settle_views(/*keep_profiles=*/true));
   auto state = find_order_state(*impl_, shop, order.order_id);
   if (!state) return state.error();
   const std::optional<stored_order>& stored = state->stored;
@@ -134,6 +135,8 @@ result<outcome> writer::upsert_order(std::string_view shop, const order_record& 
   if (!owner) return owner.error();
   if (!newer) {
     if (!*owner) return unchanged;
+    // Whether the nested customer changes the row decides the outcome: the row as it stands.
+    STORE_TRY(impl_->flush_profiles());
     auto changed = apply_order_customer(*impl_, shop, **owner, order, nested_customer);
     if (!changed) return changed.error();
     if (!*changed) return unchanged;
@@ -145,7 +148,13 @@ result<outcome> writer::upsert_order(std::string_view shop, const order_record& 
     impl_->touch(shop, *stored->customer_id);
   }
   if (!*owner) return outcome::applied;
-  STORE_TRY(apply_order_customer(*impl_, shop, **owner, order, nested_customer));
+  // The outcome is applied whatever the nested customer changes, so an existing row takes it
+  // at the refresh, in the one write of the row's aggregates.
+  if (nested_customer && order.customer_id == **owner) {
+    impl_->defer_profile(shop, **owner, *nested_customer);
+  } else {
+    STORE_TRY(impl_->ensure_customer(shop, **owner));
+  }
   impl_->touch(shop, **owner);
   return outcome::applied;
 }

@@ -77,6 +77,7 @@ result<void> record_kept(detail::writer_state& w, detail::writer_state::view_ent
 }  // namespace
 
 result<std::optional<customer_view>> writer::customer(std::string_view shop, id_t customer_id) {
+  STORE_TRY(impl_->flush_profiles());  // none after a refresh; the row as it stands before one
   if (const auto* kept = impl_->find_view(shop, customer_id)) return std::optional<customer_view>(kept->view);
   auto found = detail::read_customer(*impl_->db, shop, customer_id);
   if (!found || !*found) return found;
