@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -19,10 +21,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <algorithm>
-#include <array>
 #include <chrono>
+#include <map>
 #include <memory>
+#include <sstream>
 
 namespace shopsegd {
 namespace {
@@ -42,6 +44,38 @@ response plain(http::status status, unsigned version, bool keep_alive) {
   res.keep_alive(keep_alive);
   res.prepare_payload();
   return res;
+}
+
+// What the webhook endpoint answers: a plain() response, and Retry-After when it is a 503 of
+// a full queue. Every answer is one of a handful, so each is serialized once per thread and
+// then written as bytes: building and serializing a Beast response allocated every header
+// field and walked Beast's buffer sequences for each delivery.
+struct answer {
+  http::status status = http::status::ok;
+  unsigned version = 11;
+  bool keep_alive = false;
+  bool retry_after = false;
+  auto operator<=>(const answer&) const = default;
+};
+
+answer plain_answer(http::status status, unsigned version, bool keep_alive) {
+  return {status, version, keep_alive, false};
+}
+
+// The bytes of an answer. They stay where they are for the thread's life (a map's nodes do not
+// move), so a write in flight may point at them while other sessions add answers. At most a
+// few thousand (HTTP versions are two digits, and the statuses a handful).
+const std::string& wire(const answer& a) {
+  thread_local std::map<answer, std::string> serialized;
+  auto [at, added] = serialized.try_emplace(a);
+  if (added) {
+    response res = plain(a.status, a.version, a.keep_alive);
+    if (a.retry_after) res.set(http::field::retry_after, "5");
+    std::ostringstream out;
+    out << res;
+    at->second = std::move(out).str();
+  }
+  return at->second;
 }
 
 http::status status_of(std::optional<ingest_status> s) {
@@ -99,8 +133,8 @@ outcome_line claimed_ids(const http::fields& head) {
 }
 
 // Reads one request, or answers and closes on a limit. Returns the answer to send.
-asio::awaitable<response> answer_webhook(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                         webhook_context& ctx, bool& keep_open) {
+asio::awaitable<answer> answer_webhook(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                       webhook_context& ctx, bool& keep_open) {
   const auto& w = ctx.cfg.webhook;
   http::request_parser<http::string_body> parser;
   parser.header_limit(w.max_header_bytes);
@@ -111,13 +145,14 @@ asio::awaitable<response> answer_webhook(beast::tcp_stream& stream, beast::flat_
   keep_open = false;
   auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, nothrow);
   if (ec == http::error::header_limit)
-    co_return plain(http::status::request_header_fields_too_large, 11, false);
+    co_return plain_answer(http::status::request_header_fields_too_large, 11, false);
   if (ec) throw boost::system::system_error(ec);
   const unsigned version = parser.get().version();
   if (auto early = ctx.gate.check_head(parser.get())) {
     if (*early == http::status::payload_too_large)
       claimed_ids(parser.get()).write(spdlog::level::warn, refusal_name(*early), *early, std::chrono::steady_clock::now());
-    co_return plain(*early, version, false);  // the unread body makes the connection unusable
+    co_return plain_answer(*early, version,
+                           false);  // the unread body makes the connection unusable
   }
   parser.body_limit(w.max_body_bytes);
   stream.expires_after(std::chrono::seconds(w.read_timeout_seconds));
@@ -126,7 +161,8 @@ asio::awaitable<response> answer_webhook(beast::tcp_stream& stream, beast::flat_
   if (auto length = parser.content_length())
     buffer.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*length, max_read_chunk)));
   auto [ec2, n2] = co_await http::async_read(stream, buffer, parser, nothrow);
-  if (ec2 == http::error::body_limit) co_return plain(http::status::payload_too_large, version, false);
+  if (ec2 == http::error::body_limit)
+    co_return plain_answer(http::status::payload_too_large, version, false);
   if (ec2) throw boost::system::system_error(ec2);
   const bool keep_alive = parser.get().keep_alive();
   const auto started = std::chrono::steady_clock::now();
@@ -138,7 +174,7 @@ asio::awaitable<response> answer_webhook(beast::tcp_stream& stream, beast::flat_
   if (!admitted) {
     if (admitted.error() == http::status::unauthorized) ctx.counters.hmac_failures.fetch_add(1, std::memory_order_relaxed);
     claimed_ids(request).write(spdlog::level::warn, refusal_name(admitted.error()), admitted.error(), started);
-    co_return plain(admitted.error(), version, keep_alive);
+    co_return plain_answer(admitted.error(), version, keep_alive);
   }
   const outcome_line line(admitted->webhook_id, admitted->topic_name, admitted->shop, spdlog::level::info);
   auto verdict = co_await async_submit(ctx.pipeline, std::move(*admitted), asio::use_awaitable);
@@ -146,10 +182,10 @@ asio::awaitable<response> answer_webhook(beast::tcp_stream& stream, beast::flat_
   const bool stored = verdict && (*verdict == ingest_status::committed || *verdict == ingest_status::duplicate);
   line.write(stored ? spdlog::level::info : spdlog::level::warn, verdict ? to_string(*verdict) : "overloaded",
              status, started);
-  response res = plain(status, version, keep_alive);
+  answer res = plain_answer(status, version, keep_alive);
   if (status == http::status::service_unavailable) {
     ctx.counters.rejected_overload.fetch_add(1, std::memory_order_relaxed);
-    res.set(http::field::retry_after, "5");
+    res.retry_after = true;
   }
   co_return res;
 }
@@ -180,11 +216,11 @@ asio::awaitable<void> webhook_session(beast::tcp_stream stream, webhook_context&
       // timeout bounds it whole.
       stream.expires_after(std::chrono::seconds(first ? w.read_timeout_seconds : w.idle_timeout_seconds));
       bool keep_open = false;
-      response res = co_await answer_webhook(stream, buffer, ctx, keep_open);
-      if (ctx.draining.load(std::memory_order_relaxed)) res.keep_alive(false);
+      answer res = co_await answer_webhook(stream, buffer, ctx, keep_open);
+      if (ctx.draining.load(std::memory_order_relaxed)) res.keep_alive = false;
       stream.expires_after(std::chrono::seconds(w.write_timeout_seconds));
-      co_await http::async_write(stream, res, asio::use_awaitable);
-      if (!keep_open || !res.keep_alive()) break;
+      co_await asio::async_write(stream, asio::buffer(wire(res)), asio::use_awaitable);
+      if (!keep_open || !res.keep_alive) break;
       // An idle keep-alive connection holds no large buffer (thousands of them may wait).
       if (buffer.capacity() > idle_buffer_limit) buffer.shrink_to_fit();
     }

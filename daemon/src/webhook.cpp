@@ -3,6 +3,7 @@
 #include "webhook.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <stdexcept>
 
@@ -11,11 +12,16 @@
 namespace shopsegd {
 
 std::string_view shopify_header(const http::fields& fields, std::string_view name) {
-  // Beast compares field names case-insensitively.
-  std::string prefixed = "X-Shopify-" + std::string(name);
+  // Beast compares field names case-insensitively. The prefixed name is built on the stack: a
+  // delivery looks up six headers, and each was a heap string.
+  constexpr std::string_view prefix = "X-Shopify-";
+  std::array<char, 64> buffer;
+  if (name.size() > buffer.size() - prefix.size()) return {};  // callers pass short literals
+  std::copy(prefix.begin(), prefix.end(), buffer.begin());
+  std::copy(name.begin(), name.end(), buffer.begin() + prefix.size());
+  const std::string_view prefixed(buffer.data(), prefix.size() + name.size());
   if (auto it = fields.find(prefixed); it != fields.end()) return it->value();
-  if (auto it = fields.find(std::string_view(prefixed).substr(2)); it != fields.end())
-    return it->value();
+  if (auto it = fields.find(prefixed.substr(2)); it != fields.end()) return it->value();
   return {};
 }
 
