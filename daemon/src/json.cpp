@@ -41,28 +41,40 @@ json_writer& json_writer::key(std::string_view k) {
   return *this;
 }
 
+namespace {
+
+// Bytes a JSON string cannot hold as they are: quote, backslash and the control characters.
+constexpr bool needs_escape(unsigned char c) noexcept {
+  return c < 0x20 || c == '"' || c == '\\';
+}
+
+}  // namespace
+
+// Copied in runs: an answer is mostly plain text (names, emails, timestamps, keys), and
+// appending it a character at a time cost a size check per byte.
 json_writer& json_writer::value(std::string_view s) {
   separate();
   out_ += '"';
   static constexpr char hex[] = "0123456789abcdef";
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
+  std::size_t run = 0;  // start of the bytes not yet copied
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (!needs_escape(u)) continue;
+    out_.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (u) {
       case '"': out_ += "\\\""; break;
       case '\\': out_ += "\\\\"; break;
       case '\n': out_ += "\\n"; break;
       case '\r': out_ += "\\r"; break;
       case '\t': out_ += "\\t"; break;
       default:
-        if (u < 0x20) {
-          out_ += "\\u00";
-          out_ += hex[u >> 4];
-          out_ += hex[u & 15];
-        } else {
-          out_ += c;
-        }
+        out_ += "\\u00";
+        out_ += hex[u >> 4];
+        out_ += hex[u & 15];
     }
   }
+  out_.append(s.data() + run, s.size() - run);
   out_ += '"';
   return *this;
 }

@@ -12,6 +12,9 @@ namespace shopsegd {
 
 class json_writer {
  public:
+  // Room for a customer answer up front, so it is not copied as it grows.
+  json_writer() { out_.reserve(1024); }
+
   json_writer& begin_object();
   json_writer& end_object();
   json_writer& begin_array();
