@@ -95,18 +95,16 @@ answer query_api::customers_lookup(const context& c) {
   auto phone = c.arg("phone");
   if ((!email || email->empty()) == (!phone || phone->empty()))
     return c.fail(http::status::bad_request, "missing_lookup", "give exactly one of ?email=ADDRESS or ?phone=NUMBER");
-  if (auto b = reader_->begin(); !b) return c.store_failure(b.error());
-  snapshot held{*reader_};
-  auto found = email && !email->empty() ? reader_->customers_by_email(c.params[0], *email)
-                                        : reader_->customers_by_phone(c.params[0], *phone);
+  // One statement reads the customers and as_of together: one snapshot, no BEGIN and COMMIT.
+  auto found = email && !email->empty() ? reader_->lookup_by_email(c.params[0], *email)
+                                        : reader_->lookup_by_phone(c.params[0], *phone);
   if (!found) return c.store_failure(found.error());
-  auto as_of = reader_->last_event_at(c.params[0]);
-  if (!as_of) return c.store_failure(as_of.error());
   const auto epoch = live_.load();
   json_writer w;
   w.begin_object().key("customers").begin_array();
-  for (const auto& customer : *found)
-    render_customer(w, customer, epoch->for_customer({customer.shop, customer.customer_id}), *as_of, customer.segments);
+  for (const auto& customer : found->customers)
+    render_customer(w, customer, epoch->for_customer({customer.shop, customer.customer_id}),
+                    found->last_event_at_ms, customer.segments);
   w.end_array().end_object();
   return c.ok(w.take());
 }

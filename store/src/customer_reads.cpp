@@ -17,11 +17,29 @@ result<id_t> read_kept_id(connection& db, std::string_view shop, id_t customer_i
 }
 namespace {
 
-constexpr const char* customer_columns =
-    "SELECT shop, customer_id, email, phone, first_name, last_name, state, created_at_ms, tags, "
-    "amount_spent_minor, number_of_orders, first_order_at_ms, last_order_at_ms, "
-    "largest_order_minor, currency, shopify_amount_spent_minor, shopify_number_of_orders, "
-    "shopify_currency, updated_at_ms, segments, next_change_at_ms FROM customers ";
+#define SHOPSEG_CUSTOMER_FIELDS                                                                 \
+  "SELECT shop, customer_id, email, phone, first_name, last_name, state, created_at_ms, tags, " \
+  "amount_spent_minor, number_of_orders, first_order_at_ms, last_order_at_ms, "                 \
+  "largest_order_minor, currency, shopify_amount_spent_minor, shopify_number_of_orders, "       \
+  "shopify_currency, updated_at_ms, segments, next_change_at_ms "
+constexpr const char* customer_columns = SHOPSEG_CUSTOMER_FIELDS "FROM customers ";
+// The same and, as column 21, the shop's last event time: a lookup reads the customers and the
+// answer's as_of in one statement, so in one snapshot without a BEGIN and a COMMIT.
+constexpr const char* customer_columns_as_of = SHOPSEG_CUSTOMER_FIELDS
+    ", (SELECT last_event_at_ms FROM shops WHERE domain = ?1) FROM customers ";
+#undef SHOPSEG_CUSTOMER_FIELDS
+
+// Steps a customer lookup to its end: the customers and the as_of column beside them.
+result<customer_matches> read_matches(query& q) {
+  customer_matches out;
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    out.customers.push_back(customer_from_row(q));
+    out.last_event_at_ms = q.opt_int_at(21);
+  }
+}
 
 }  // namespace
 
@@ -63,30 +81,30 @@ result<std::optional<customer_view>> read_customer(connection& db, std::string_v
   return std::optional<customer_view>(customer_from_row(q));
 }
 
-result<std::vector<customer_view>> read_customers_by_email(connection& db, std::string_view shop,
-                                                           std::string_view email) {
-  static const std::string sql =
-      std::string(customer_columns) + "WHERE shop = ?1 AND email_lower = ?2 ORDER BY customer_id";
+result<customer_matches> read_customers_by_email(connection& db, std::string_view shop,
+                                                 std::string_view email) {
+  static const std::string sql = std::string(customer_columns_as_of) +
+                                 "WHERE shop = ?1 AND email_lower = ?2 ORDER BY customer_id";
   auto s = db.prepare(sql.c_str());
   if (!s) return s.error();
   const std::string lower = ascii_lower(email);
   query q(*s);
   q.bind_text(1, shop).bind_text(2, lower);
-  return q.rows<customer_view>(customer_from_row);
+  return read_matches(q);
 }
 
-result<std::vector<customer_view>> read_customers_by_phone(connection& db, std::string_view shop,
-                                                           std::string_view phone) {
-  static const std::string sql =
-      std::string(customer_columns) + "WHERE shop = ?1 AND phone_key IN (?2, ?3) ORDER BY customer_id";
+result<customer_matches> read_customers_by_phone(connection& db, std::string_view shop,
+                                                 std::string_view phone) {
+  static const std::string sql = std::string(customer_columns_as_of) +
+                                 "WHERE shop = ?1 AND phone_key IN (?2, ?3) ORDER BY customer_id";
   const auto key = phone_key(phone);
-  if (!key) return std::vector<customer_view>();
+  if (!key) return customer_matches();
   const std::string plus = key->front() == '+' ? *key : "+" + *key;
   auto s = db.prepare(sql.c_str());
   if (!s) return s.error();
   query q(*s);
   q.bind_text(1, shop).bind_text(2, *key).bind_text(3, plus);
-  return q.rows<customer_view>(customer_from_row);
+  return read_matches(q);
 }
 
 const char* const order_columns =

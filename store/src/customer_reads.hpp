@@ -16,12 +16,14 @@ namespace store::detail {
 // The customer a merged-away id now lives on (customers/merge keeps an alias), else the id.
 result<id_t> read_kept_id(connection& db, std::string_view shop, id_t customer_id);
 result<std::optional<customer_view>> read_customer(connection& db, std::string_view shop, id_t customer_id);
-result<std::vector<customer_view>> read_customers_by_email(connection& db, std::string_view shop,
-                                                           std::string_view email);
+// Customers whose email matches case-insensitively, and the shop's last event time, in one
+// statement (one snapshot).
+result<customer_matches> read_customers_by_email(connection& db, std::string_view shop,
+                                                 std::string_view email);
 // Customers whose phone has the same key (store::phone_key); a key without '+' also matches
-// the same digits after a '+'.
-result<std::vector<customer_view>> read_customers_by_phone(connection& db, std::string_view shop,
-                                                           std::string_view phone);
+// the same digits after a '+'. As read_customers_by_email, one statement.
+result<customer_matches> read_customers_by_phone(connection& db, std::string_view shop,
+                                                 std::string_view phone);
 // The columns order_from_row reads, ending in "FROM orders " (append the WHERE clause).
 extern const char* const order_columns;
 order_view order_from_row(const query& q);

@@ -56,7 +56,17 @@ result<std::optional<customer_view>> reader::customer(std::string_view shop, id_
 
 result<std::vector<customer_view>> reader::customers_by_email(std::string_view shop,
                                                               std::string_view email) {
+  auto found = lookup_by_email(shop, email);
+  if (!found) return found.error();
+  return std::move(found->customers);
+}
+
+result<customer_matches> reader::lookup_by_email(std::string_view shop, std::string_view email) {
   return detail::read_customers_by_email(*impl_->db, shop, email);
+}
+
+result<customer_matches> reader::lookup_by_phone(std::string_view shop, std::string_view phone) {
+  return detail::read_customers_by_phone(*impl_->db, shop, phone);
 }
 
 result<std::vector<ledger_entry>> reader::ledger(std::string_view shop, id_t customer_id) {

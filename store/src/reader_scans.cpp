@@ -23,7 +23,9 @@ bool holds(std::string_view joined, std::string_view name) {
 }  // namespace
 
 result<std::vector<customer_view>> reader::customers_by_phone(std::string_view shop, std::string_view phone) {
-  return detail::read_customers_by_phone(*impl_->db, shop, phone);
+  auto found = lookup_by_phone(shop, phone);
+  if (!found) return found.error();
+  return std::move(found->customers);
 }
 
 result<std::optional<quarantine_entry>> reader::quarantine_entry_by_id(std::int64_t id) {

@@ -55,6 +55,37 @@ TEST_CASE("lookup by phone matches whatever the punctuation, with or without the
   CHECK(r->customers_by_phone(shop, "+16135550199").value().size() == 1);
 }
 
+TEST_CASE("a lookup by email or phone reads the shop's last event time with the customers") {
+  store_test::temp_db db;
+  auto w = db.open_writer();
+  REQUIRE(w->begin());
+  REQUIRE(w->upsert_customer(shop, profile(1, "+16135550142"),
+                             store::profile_source::customer_payload));
+  auto twin = profile(2, "+1 613 555 0142");
+  twin.email = "C1@Example.com";  // the same address, another customer
+  REQUIRE(w->upsert_customer(shop, twin, store::profile_source::customer_payload));
+  REQUIRE(w->claim_delivery(shop, "w1", "customers/update", 1000).value());
+  REQUIRE(w->commit());
+  auto r = db.open_reader();
+  auto by_email = r->lookup_by_email(shop, "c1@EXAMPLE.com").value();
+  REQUIRE(by_email.customers.size() == 2);
+  CHECK(by_email.customers[0].customer_id == 1);
+  CHECK(by_email.customers[1].customer_id == 2);
+  CHECK(by_email.last_event_at_ms == 1000);
+  auto by_phone = r->lookup_by_phone(shop, "16135550142").value();
+  CHECK(by_phone.customers.size() == 2);
+  CHECK(by_phone.last_event_at_ms == 1000);
+  // A later delivery moves it; nothing found carries none.
+  REQUIRE(w->begin());
+  REQUIRE(w->claim_delivery(shop, "w2", "customers/update", 2000).value());
+  REQUIRE(w->commit());
+  CHECK(r->lookup_by_email(shop, "c1@example.com").value().last_event_at_ms == 2000);
+  auto none = r->lookup_by_email(shop, "nobody@example.com").value();
+  CHECK(none.customers.empty());
+  CHECK_FALSE(none.last_event_at_ms.has_value());
+  CHECK(r->lookup_by_phone(shop, "n/a").value().customers.empty());
+}
+
 TEST_CASE("the members walk returns every member once across pages and bounds the rows it reads") {
   store_test::temp_db db;
   auto w = db.open_writer();

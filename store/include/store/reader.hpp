@@ -35,6 +35,11 @@ class reader {
   // Customers whose phone matches after normalising both to digits with an optional leading
   // '+' (store::phone_key); "16135550142" also finds "+1 613-555-0142".
   result<std::vector<customer_view>> customers_by_phone(std::string_view shop, std::string_view phone);
+  // The same two lookups with the shop's last event time, read by one statement: one snapshot
+  // without begin(), the help desk's lookup in a single read (no BEGIN, no COMMIT, no second
+  // statement).
+  result<customer_matches> lookup_by_email(std::string_view shop, std::string_view email);
+  result<customer_matches> lookup_by_phone(std::string_view shop, std::string_view phone);
   result<std::vector<ledger_entry>> ledger(std::string_view shop, id_t customer_id);
   // Current segment memberships by name (following a merge alias).
   result<std::vector<std::string>> memberships(std::string_view shop, id_t customer_id);

@@ -83,6 +83,13 @@ struct customer_view {
   std::optional<std::int64_t> next_change_at_ms;  // when time alone may change them
 };
 
+// What a lookup by email or phone found: the matching customers, oldest id first, and the time
+// of the last delivery applied for their shop (the answers' as_of), read in one snapshot.
+struct customer_matches {
+  std::vector<customer_view> customers;
+  std::optional<std::int64_t> last_event_at_ms;  // nullopt also when nothing matched
+};
+
 // A customer with its counting orders, oldest first (a reload reads them in key order).
 struct customer_with_ledger {
   customer_view view;
